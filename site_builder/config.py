@@ -1,0 +1,130 @@
+"""Site configuration: `site.toml`, validated into a frozen SiteConfig."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIG_FILE = "site.toml"
+PERMALINK_FIELDS = ("year", "month", "day", "slug")
+
+
+class ConfigError(Exception):
+    """A problem with site.toml or the command-line options; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "Tech News"
+    description: str = "Curated technology news."
+    base_url: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    paginate: int = 20
+    permalink: str = "/{year}/{month}/{day}/{slug}/"
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, always with slashes at both ends: '/' or '/repo/'."""
+        path = urlsplit(self.base_url).path if self.base_url else "/"
+        return "/" + path.strip("/") + "/" if path.strip("/") else "/"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+_TYPES = {f.name: type(f.default) for f in fields(SiteConfig)}
+
+
+def load_config(site_dir: Path, base_url: str | None = None) -> SiteConfig:
+    """Read SITE/site.toml (optional) and apply command-line overrides."""
+    path = site_dir / CONFIG_FILE
+    values: dict = {}
+    if path.is_file():
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    config = from_mapping(values, source=str(path))
+    if base_url is not None:
+        config = from_mapping({**_as_dict(config), "base_url": base_url}, source="--base-url")
+    return config
+
+
+def _as_dict(config: SiteConfig) -> dict:
+    return {f.name: getattr(config, f.name) for f in fields(SiteConfig)}
+
+
+def from_mapping(values: dict, source: str = CONFIG_FILE) -> SiteConfig:
+    for key, value in values.items():
+        if key not in _TYPES:
+            hint = difflib.get_close_matches(key, _TYPES, n=1)
+            suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
+            raise ConfigError(
+                f"{source}: unknown setting '{key}'.{suggestion} "
+                f"Known settings: {', '.join(_TYPES)}."
+            )
+        expected = _TYPES[key]
+        if type(value) is not expected:
+            raise ConfigError(
+                f"{source}: '{key}' must be a {_TYPE_NAMES[expected]}, "
+                f"got {value!r} ({type(value).__name__})."
+            )
+    config = replace(SiteConfig(), **values)
+    _validate(config, source)
+    return config
+
+
+_TYPE_NAMES = {str: "string (in quotes)", int: "whole number"}
+
+
+def _validate(config: SiteConfig, source: str) -> None:
+    if config.paginate < 1:
+        raise ConfigError(f"{source}: 'paginate' must be 1 or more, got {config.paginate}.")
+    if config.base_url:
+        parts = urlsplit(config.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"{source}: 'base_url' must be an absolute http(s) URL such as "
+                f"\"https://user.github.io/repo/\", got {config.base_url!r}."
+            )
+        if parts.query or parts.fragment:
+            raise ConfigError(f"{source}: 'base_url' must not have a query or fragment.")
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{source}: unknown timezone {config.timezone!r}; use an IANA name "
+            f"such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\"."
+        ) from None
+    _validate_permalink(config.permalink, source)
+
+
+def _validate_permalink(pattern: str, source: str) -> None:
+    import string
+
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{source}: 'permalink' {pattern!r} is malformed: {exc}.") from None
+    unknown = [n for n in names if n not in PERMALINK_FIELDS]
+    if unknown:
+        raise ConfigError(
+            f"{source}: 'permalink' uses unknown field {{{unknown[0]}}}; "
+            f"available: {', '.join('{' + f + '}' for f in PERMALINK_FIELDS)}."
+        )
+    if "slug" not in names:
+        raise ConfigError(f"{source}: 'permalink' must contain {{slug}} so every story gets its own page.")
+    if not (pattern.startswith("/") and pattern.endswith("/")):
+        raise ConfigError(
+            f"{source}: 'permalink' must start and end with '/', e.g. \"/{{year}}/{{month}}/{{slug}}/\"."
+        )
+    if ".." in pattern.split("/"):
+        raise ConfigError(f"{source}: 'permalink' must not contain '..'.")

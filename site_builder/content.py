@@ -1,0 +1,321 @@
+"""READ: find article files under content/ and turn each into an Article or named problems."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+
+from .markup import is_web_url, render_markdown
+from .models import Article, Image, Problem, Provider, ReadResult, RelatedStory
+from .slugs import slugify
+from .yamlfm import FrontMatterError, split_and_parse
+
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+MAX_FILE_BYTES = 2 * 1024 * 1024  # real records are a few KB; bound the work per file
+MAX_TEXT = 2_000  # characters kept of a title
+MAX_EXCERPT = 5_000
+DATE_EXAMPLE = "2024-05-14T09:30:00Z"
+
+
+def is_ignored_name(name: str) -> bool:
+    """Dotfiles, editor backups and swap files are never content (nor worth a rebuild)."""
+    return (
+        name.startswith((".", "#", "~"))
+        or name.endswith(("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part"))
+        or name == "4913"  # vim's write-permission probe
+    )
+
+
+def find_article_files(content_dir: Path) -> list[Path]:
+    """Every article file below content_dir, in a stable order; hidden folders skipped."""
+    found = []
+    for path in content_dir.rglob("*"):
+        rel_parts = path.relative_to(content_dir).parts
+        if any(is_ignored_name(part) for part in rel_parts):
+            continue
+        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file():
+            found.append(path)
+    return sorted(found)
+
+
+def read_article(path: Path, rel: str, tz: tzinfo) -> ReadResult:
+    """Read one file. Never raises for bad input: problems come back named and located."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return _fail(rel, f"cannot read the file: {exc.strerror}")
+    return parse_article(raw, rel, tz)
+
+
+def parse_article(raw: bytes, rel: str, tz: tzinfo) -> ReadResult:
+    if len(raw) > MAX_FILE_BYTES:
+        return _fail(rel, f"the file is {len(raw) // 1024} KiB; article files are limited to {MAX_FILE_BYTES // 1024} KiB")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        return _fail(rel, "the file contains a NUL byte; it looks binary, not a text article", line)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return _fail(rel, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8", line)
+    try:
+        parsed = split_and_parse(text)
+    except FrontMatterError as exc:
+        return _fail(rel, exc.message, exc.line)
+    return _ArticleReader(rel, parsed.data, parsed.key_lines, tz).read(parsed.body)
+
+
+def _fail(rel: str, message: str, line: int | None = None) -> ReadResult:
+    return ReadResult(None, (Problem(rel, message, line),))
+
+
+class _ArticleReader:
+    """Validates one front-matter mapping field by field, collecting every problem."""
+
+    def __init__(self, rel: str, data: dict, key_lines: dict, tz: tzinfo):
+        self.rel, self.data, self.key_lines, self.tz = rel, data, key_lines, tz
+        self.problems: list[Problem] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.rel, message, self.key_lines.get(key, 1)))
+
+    def warn(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.rel, message, self.key_lines.get(key, 1), "warning"))
+
+    def read(self, body: str) -> ReadResult:
+        d = self.data
+        title = self.required_text("title", "the headline, e.g. title: \"Chip maker unveils ...\"")
+        web_url = self.required_url("webUrl")
+        published = self.required_date("publishedDateTime")
+        draft = self.read_draft()
+        if any(p.severity == "error" for p in self.problems):
+            return ReadResult(None, tuple(self.problems))
+        article = Article(
+            source=self.rel,
+            title=title,
+            web_url=web_url,
+            published=published,
+            excerpt=self.optional_text("excerpt", MAX_EXCERPT),
+            body_html=render_markdown(body),
+            slug=slugify(self.optional_text("slug", 200), fallback="") if "slug" in d else "",
+            draft=draft,
+            amp_url=self.optional_url("ampWebUrl"),
+            category=self.optional_text("category", 100),
+            type=self.optional_text("type", 100),
+            quality=self.optional_int("quality"),
+            heat=self.optional_int("heat"),
+            provider=self.read_provider(d.get("provider"), "provider"),
+            topics=self.read_topics(),
+            images=self.read_images(d.get("images"), "images"),
+            related=self.read_related(),
+        )
+        return ReadResult(article, tuple(self.problems))
+
+    # -- required fields -------------------------------------------------------------
+    def required_text(self, key: str, example: str) -> str:
+        value = self.data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.error(key, f"missing required field '{key}': add {example}")
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.error(key, f"'{key}' must be text, got {_kind(value)}; put it in quotes")
+            return ""
+        return _clean_text(value)[:MAX_TEXT]
+
+    def required_url(self, key: str) -> str:
+        value = self.data.get(key)
+        if value is None or value == "":
+            self.error(key, f"missing required field '{key}': add the story's address, e.g. {key}: \"https://example.com/story\"")
+            return ""
+        if not isinstance(value, str) or not is_web_url(value.strip()):
+            self.error(key, f"'{key}' must be an http:// or https:// address, got {_short(value)}")
+            return ""
+        return value.strip()
+
+    def required_date(self, key: str) -> datetime:
+        value = self.data.get(key)
+        if value is None or value == "":
+            self.error(key, f"missing required field '{key}': add the publication time, e.g. {key}: {DATE_EXAMPLE}")
+            return datetime.min
+        parsed = self.to_datetime(value)
+        if parsed is None:
+            self.error(key, f"'{key}' is not a valid date and time: {_short(value)}; write ISO 8601, e.g. {DATE_EXAMPLE}")
+            return datetime.min
+        return parsed
+
+    def to_datetime(self, value) -> datetime | None:
+        if isinstance(value, datetime):
+            parsed = value
+        elif isinstance(value, date):
+            parsed = datetime.combine(value, time())
+        elif isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.strip())
+            except ValueError:
+                return None
+        else:
+            return None
+        # A date without an offset means the site's local time, not the machine's.
+        return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+
+    def read_draft(self) -> bool:
+        value = self.data.get("published", True)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            # Guessing here could publish a draft: refuse and say how to write it.
+            self.error("published", f"'published' must be true or false, got {_short(value)}")
+            return True
+        return not value
+
+    # -- optional fields: a bad value is dropped with a warning -----------------------
+    def optional_text(self, key: str, limit: int) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.warn(key, f"'{key}' should be text, got {_kind(value)}; ignored")
+            return ""
+        return _clean_text(value)[:limit]
+
+    def optional_url(self, key: str, value=None, where: str | None = None) -> str:
+        value = self.data.get(key) if value is None else value
+        if value in (None, ""):
+            return ""
+        if isinstance(value, str) and is_web_url(value.strip()):
+            return value.strip()
+        self.warn(key, f"'{where or key}' is not an http(s) address ({_short(value)}); ignored")
+        return ""
+
+    def optional_int(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.warn(key, f"'{key}' should be a whole number, got {_short(value)}; ignored")
+            return None
+        return value
+
+    def read_provider(self, value, key: str) -> Provider | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Provider(_clean_text(value)[:200]) if value.strip() else None
+        if not isinstance(value, dict):
+            self.warn(key, f"'{key}' should have 'name' and 'domain', got {_kind(value)}; ignored")
+            return None
+        name = value.get("name")
+        domain = value.get("domain")
+        name = _clean_text(name)[:200] if isinstance(name, str) else ""
+        domain = domain.strip().lower() if isinstance(domain, str) else ""
+        if domain and not _is_hostname(domain):
+            self.warn(key, f"'{key}.domain' is not a domain name ({_short(domain)}); ignored")
+            domain = ""
+        if not name and not domain:
+            return None
+        return Provider(name or domain, domain)
+
+    def read_topics(self) -> tuple[str, ...]:
+        value = self.data.get("topics")
+        if value is None:
+            return ()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = [value]  # `topics: AI` means one topic
+        if not isinstance(value, list):
+            self.warn("topics", f"'topics' should be a list of names, got {_kind(value)}; ignored")
+            return ()
+        topics, seen = [], set()
+        for item in value:
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                item = str(item)
+            if not isinstance(item, str) or not item.strip():
+                self.warn("topics", f"a topic should be a name, got {_short(item)}; ignored")
+                continue
+            name = " ".join(_clean_text(item).split())[:100]
+            if name.casefold() not in seen:
+                seen.add(name.casefold())
+                topics.append(name)
+        return tuple(topics)
+
+    def read_images(self, value, key: str) -> tuple[Image, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.warn(key, f"'{key}' should be a list of {{url, width, height}}; ignored")
+            return ()
+        images = []
+        for item in value:
+            url = item.get("url") if isinstance(item, dict) else None
+            if not isinstance(url, str) or not is_web_url(url.strip()):
+                self.warn(key, f"an image in '{key}' has no http(s) url ({_short(url)}); ignored")
+                continue
+            width, height = (_dimension(item.get(k)) for k in ("width", "height"))
+            if width is None or height is None:
+                width = height = None  # one without the other cannot reserve the space
+            images.append(Image(url.strip(), width, height))
+        return tuple(images)
+
+    def read_related(self) -> tuple[RelatedStory, ...]:
+        value = self.data.get("related")
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.warn("related", "'related' should be a list of stories; ignored")
+            return ()
+        stories = []
+        for number, item in enumerate(value, 1):
+            if not isinstance(item, dict):
+                self.warn("related", f"related story #{number} is not a mapping; ignored")
+                continue
+            title, url = item.get("title"), item.get("webUrl")
+            if not isinstance(title, str) or not title.strip() or not isinstance(url, str) or not is_web_url(url.strip()):
+                self.warn("related", f"related story #{number} needs a title and an http(s) webUrl; ignored")
+                continue
+            published = self.to_datetime(item.get("publishedDateTime")) if item.get("publishedDateTime") else None
+            excerpt = item.get("excerpt")
+            stories.append(
+                RelatedStory(
+                    title=_clean_text(title)[:MAX_TEXT],
+                    url=url.strip(),
+                    excerpt=_clean_text(excerpt)[:MAX_EXCERPT] if isinstance(excerpt, str) else "",
+                    published=published,
+                    provider=self.read_provider(item.get("provider"), "related"),
+                )
+            )
+        return tuple(stories)
+
+
+def _clean_text(value: str) -> str:
+    """Plain text as it will be shown: control characters dropped, ends trimmed."""
+    return "".join(ch for ch in value if ch in "\t\n" or ord(ch) >= 32 and ch != "\x7f").strip()
+
+
+def _dimension(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 20_000:
+        return None
+    return value
+
+
+def _is_hostname(value: str) -> bool:
+    labels = value.split(".")
+    return len(value) <= 253 and len(labels) >= 2 and all(
+        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label) and label.isascii()
+        for label in labels
+    )
+
+
+def _kind(value) -> str:
+    return {dict: "a mapping", list: "a list", bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

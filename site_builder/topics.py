@@ -1,0 +1,152 @@
+"""MODEL: pure, deterministic functions over articles: ordering, de-duplication, topics,
+pagination and "more on this topic". Each runs once per build; templates only read results."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
+
+from .models import Article, Problem, Topic
+from .slugs import slugify
+
+
+def newest_first_key(article: Article):
+    # Ties broken by URL then source so the order never depends on the file system.
+    return (-article.published.timestamp(), article.web_url, article.source)
+
+
+def newest_first(articles: Iterable[Article]) -> list[Article]:
+    return sorted(articles, key=newest_first_key)
+
+
+def select_published(
+    articles: Iterable[Article], now: datetime, include_drafts: bool, include_future: bool
+) -> list[Article]:
+    return [
+        a
+        for a in articles
+        if (include_drafts or not a.draft) and (include_future or a.published <= now)
+    ]
+
+
+def normalize_url(url: str) -> str:
+    """The identity of a story's URL: scheme and host are case-insensitive, fragments ignored."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+def drop_duplicate_urls(articles: Sequence[Article]) -> tuple[list[Article], list[Problem]]:
+    """One card per story: the first file (by path) with a given webUrl wins."""
+    kept: dict[str, Article] = {}
+    warnings = []
+    for article in sorted(articles, key=lambda a: a.source):
+        key = normalize_url(article.web_url)
+        if key in kept:
+            warnings.append(
+                Problem(
+                    article.source,
+                    f"same webUrl as {kept[key].source}; only that one is published",
+                    severity="warning",
+                )
+            )
+        else:
+            kept[key] = article
+    return list(kept.values()), warnings
+
+
+def build_topics(articles: Iterable[Article]) -> dict[str, Topic]:
+    """Topics keyed by identity (case-folded name), each with a unique slug.
+
+    The display name is the most used spelling (ties: the alphabetically first). Slugs
+    that collide ("C++" and "C" both would be "c" without symbol words) are made unique
+    by suffixes assigned in the order of the topics' keys, so they are stable.
+    """
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    for article in articles:
+        for name in article.topics:
+            spellings[name.casefold()][name] += 1
+    topics: dict[str, Topic] = {}
+    taken: set[str] = set()
+    for key in sorted(spellings):
+        name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+        base = slugify(name, fallback="topic")
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        taken.add(slug)
+        topics[key] = Topic(name=name, slug=slug, key=key)
+    return topics
+
+
+def group_by_topic(articles: Sequence[Article], topics: dict[str, Topic]) -> dict[Topic, list[Article]]:
+    """Each topic's articles, newest first (the input must already be newest first)."""
+    groups: dict[Topic, list[Article]] = {topic: [] for topic in topics.values()}
+    for article in articles:
+        for name in article.topics:
+            groups[topics[name.casefold()]].append(article)
+    return groups
+
+
+@dataclass(frozen=True)
+class Pagination:
+    items: tuple
+    number: int  # 1-based
+    total: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.total
+
+
+def paginate(items: Sequence, per_page: int) -> list[Pagination]:
+    """Always at least one page, so an empty list still gets its (empty) index."""
+    chunks = [tuple(items[i : i + per_page]) for i in range(0, len(items), per_page)] or [()]
+    return [Pagination(chunk, number, len(chunks)) for number, chunk in enumerate(chunks, 1)]
+
+
+MORE_WINDOW = 12  # neighbours considered per shared topic: bounded work, not O(n²)
+
+
+def more_on_topics(
+    articles: Sequence[Article], groups: dict[Topic, list[Article]], topics: dict[str, Topic], limit: int = 5
+) -> dict[str, tuple[Article, ...]]:
+    """For each article (by source), up to `limit` other stories sharing its topics.
+
+    Candidates are the articles nearest in time within each shared topic; they are ranked
+    by the number of topics shared, then by closeness in time, then by URL.
+    """
+    position = {
+        topic: {a.source: i for i, a in enumerate(members)} for topic, members in groups.items()
+    }
+    result = {}
+    for article in articles:
+        own = {name.casefold() for name in article.topics}
+        candidates: dict[str, Article] = {}
+        for key in own:
+            topic = topics[key]
+            members = groups[topic]
+            i = position[topic][article.source]
+            lo, hi = max(0, i - MORE_WINDOW), min(len(members), i + MORE_WINDOW + 1)
+            for other in members[lo:hi]:
+                if other.source != article.source:
+                    candidates[other.source] = other
+
+        def rank(other: Article):
+            shared = len(own & {n.casefold() for n in other.topics})
+            gap = abs((other.published - article.published).total_seconds())
+            return (-shared, gap, other.web_url)
+
+        result[article.source] = tuple(sorted(candidates.values(), key=rank)[:limit])
+    return result
+
+
+def by_url(articles: Iterable[Article]) -> dict[str, Article]:
+    return {normalize_url(a.web_url): a for a in articles}
+

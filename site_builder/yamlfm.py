@@ -1,0 +1,204 @@
+"""Front matter splitting and a YAML loader that reads what editors mean.
+
+PyYAML's default (YAML 1.1) resolver turns `no` into False, `10:00` into 600 and `010`
+into 8. Editors mean the strings. This loader keeps the YAML 1.2 core schema: only
+true/false are booleans, only plain decimal/hex/octal (0o) numbers are numbers, and
+timestamps stay timestamps. It never builds Python objects (safe constructor only).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import frontmatter
+import yaml
+from yaml.resolver import BaseResolver
+
+try:  # libyaml is about 10x faster; fall back to the pure-Python parser when absent
+    from yaml import CParser as _Parser
+
+    def _make_parser(loader, text):
+        _Parser.__init__(loader, text)
+
+    _BASES: tuple = (_Parser,)
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    def _make_parser(loader, text):
+        Reader.__init__(loader, text)
+        Scanner.__init__(loader)
+        Parser.__init__(loader)
+        Composer.__init__(loader)
+
+    _BASES = (Reader, Scanner, Parser, Composer)
+
+FENCE = frontmatter.YAMLHandler.FM_BOUNDARY  # python-frontmatter's own definition of `---`
+
+
+class _CoreSchemaResolver(BaseResolver):
+    pass
+
+
+_CoreSchemaResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_CoreSchemaResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+|0o[0-7]+)$"),
+    list("-+0123456789"),
+)
+_CoreSchemaResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9]+[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+_CoreSchemaResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_CoreSchemaResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:timestamp",
+    re.compile(
+        r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+    ),
+    list("0123456789"),
+)
+
+
+class FrontMatterLoader(*_BASES, yaml.constructor.SafeConstructor, _CoreSchemaResolver):
+    def __init__(self, text: str):
+        _make_parser(self, text)
+        yaml.constructor.SafeConstructor.__init__(self)
+        _CoreSchemaResolver.__init__(self)
+
+
+class FrontMatterError(Exception):
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Parsed:
+    data: dict
+    body: str
+    key_lines: dict  # top-level key -> 1-based line in the file
+    body_line: int
+
+
+MAX_NODES = 20_000  # a real record has a few hundred; alias bombs have millions
+MAX_DEPTH = 40
+
+
+def split_and_parse(text: str) -> Parsed:
+    """Split `---` front matter from the body and parse it. Lines are 1-based in the file."""
+    if not FENCE.match(text):
+        first = text.lstrip()[:40].splitlines()[0] if text.strip() else ""
+        if not text.strip():
+            raise FrontMatterError("the file is empty; an article starts with a '---' line, its fields, then '---'", 1)
+        raise FrontMatterError(
+            f"no front matter: the file must start with a line '---', then the fields "
+            f"(title, webUrl, publishedDateTime, ...), then '---' (found {first!r})",
+            1,
+        )
+    fences = list(FENCE.finditer(text))
+    if len(fences) < 2:
+        raise FrontMatterError(
+            "the front matter opened by '---' on line 1 is never closed; add a line '---' after the last field",
+            1,
+        )
+    opening, closing = fences[0], fences[1]
+    # The fence pattern may swallow blank lines after '---'; count from the true line end.
+    fm_start = text.index("\n", opening.start()) + 1 if "\n" in text[opening.start():closing.start()] else opening.end()
+    first_fm_line = text.count("\n", 0, fm_start) + 1
+    fm_text = text[fm_start:closing.start()]
+    body_start = closing.end()
+    if text.startswith("\r\n", body_start):
+        body_start += 2
+    elif text.startswith("\n", body_start):
+        body_start += 1
+    body = text[body_start:]
+    body_line = text.count("\n", 0, body_start) + 1
+
+    loader = FrontMatterLoader(fm_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise FrontMatterError("the front matter is empty; add at least title, webUrl and publishedDateTime", first_fm_line)
+        if not isinstance(node, yaml.MappingNode):
+            raise FrontMatterError(
+                "the front matter must be a list of 'field: value' lines, not a single value or a list",
+                first_fm_line + node.start_mark.line,
+            )
+        _check_size(node, first_fm_line)
+        key_lines = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key_lines.setdefault(key_node.value, first_fm_line + key_node.start_mark.line)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_fm_line + mark.line if mark else first_fm_line
+        raise FrontMatterError(_describe_yaml_error(exc), line) from None
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"invalid YAML: {exc}", first_fm_line) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        # e.g. a timestamp like 2024-02-30 that matches the pattern but is no real date
+        raise FrontMatterError(f"invalid value: {exc}", first_fm_line) from None
+    finally:
+        loader.dispose()
+    return Parsed(data=data, body=body, key_lines=key_lines, body_line=body_line)
+
+
+def _check_size(root, first_line: int) -> None:
+    """Refuse documents that would expand into huge structures (alias bombs) or nest absurdly."""
+    count = 0
+    stack = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise FrontMatterError(
+                f"the front matter is too large (over {MAX_NODES} values, perhaps through repeated "
+                f"YAML aliases); keep records to plain fields",
+                first_line,
+            )
+        if depth > MAX_DEPTH:
+            raise FrontMatterError(
+                f"the front matter nests deeper than {MAX_DEPTH} levels", first_line + node.start_mark.line
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+
+
+def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or str(exc)
+    hint = ""
+    if "mapping values are not allowed" in problem or "could not find expected ':'" in problem:
+        hint = "; a value containing ': ' must be in quotes, e.g. title: \"Why: a story\""
+    elif "found character '\\t'" in problem or "tab" in problem:
+        hint = "; indent with spaces, not tabs"
+    elif "found undefined tag" in problem or "could not determine a constructor" in problem:
+        hint = "; YAML tags (!!python/..., !custom) are not allowed in article records"
+    elif "found unknown escape character" in problem:
+        hint = "; inside double quotes write a backslash as \\\\, or use single quotes"
+    elif "expected <block end>" in problem or "did not find expected" in problem:
+        hint = "; check the indentation and the quotes on this line"
+    context = f" {exc.context}" if exc.context else ""
+    return f"invalid YAML: {problem}{context}{hint}"
