@@ -16,7 +16,7 @@ import yaml
 from yaml.resolver import BaseResolver
 
 try:  # libyaml is about 10x faster; fall back to the pure-Python parser when absent
-    from yaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser
 
     def _make_parser(loader, text):
         _Parser.__init__(loader, text)

@@ -1,0 +1,153 @@
+"""Shared fixtures: sites defined inline, builds run through the real CLI, pages read
+back the way a microformats client reads them (mf2py), never by grepping markup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import mf2py
+import pytest
+
+from site_builder.cli import main as cli_main
+
+ORIGIN = "https://news.example/"  # pages are read as if served here
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_RECORD = Path(__file__).parent / "fixtures" / "real_record.txt"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def article(
+    title="A story",
+    url="https://example.com/story",
+    date="2024-05-14T09:30:00Z",
+    topics=("AI",),
+    body="",
+    **fields,
+) -> str:
+    """An article file's text; extra fields are YAML lines given as keyword=value text."""
+    lines = ["---", f"title: {_q(title)}", f"webUrl: {_q(url)}", f"publishedDateTime: {_q(date)}"]
+    if topics is not None:
+        lines.append("topics:")
+        lines += [f"  - {_q(t)}" for t in topics]
+    for key, value in fields.items():
+        lines.append(f"{key}: {value}")
+    lines.append("---")
+    return "\n".join(lines) + "\n" + textwrap.dedent(body)
+
+
+def _q(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def make_site(root: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    (root / "content").mkdir(exist_ok=True)
+    return root
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(capsys):
+    """Run the site-builder CLI in-process, as a user would type it."""
+
+    def _run(*args: str) -> Run:
+        capsys.readouterr()
+        code = cli_main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return _run
+
+
+class BuiltSite:
+    """A built output folder, read as a client would read it over HTTP."""
+
+    def __init__(self, out: Path, base_path: str = "/"):
+        self.out = out
+        self.base_path = base_path
+
+    def file_for(self, url: str) -> Path:
+        path = urlsplit(urljoin(ORIGIN, url)).path
+        assert path.startswith(self.base_path), f"{url} escapes the base path {self.base_path}"
+        rel = path[len(self.base_path):]
+        target = self.out / rel
+        return target / "index.html" if rel.endswith("/") or not rel else target
+
+    def exists(self, url: str) -> bool:
+        return self.file_for(url).is_file()
+
+    def html(self, url: str) -> str:
+        return self.file_for(url).read_text(encoding="utf-8")
+
+    def mf2(self, url: str) -> dict:
+        return mf2py.parse(doc=self.html(url), url=urljoin(ORIGIN, url))
+
+    def entries(self, url: str) -> list[dict]:
+        """Every h-entry on the page, nested ones included, in document order."""
+        found = []
+
+        def walk(items):
+            for item in items:
+                if "h-entry" in item.get("type", []):
+                    found.append(item)
+                walk(item.get("children", []))
+
+        walk(self.mf2(url)["items"])
+        return found
+
+    def follow(self, url: str) -> list[str]:
+        """The URL and every page reached through rel=next."""
+        urls = [urljoin(ORIGIN, url)]
+        while True:
+            rels = self.mf2(urls[-1])["rels"]
+            if "next" not in rels:
+                return urls
+            assert len(rels["next"]) == 1
+            urls.append(rels["next"][0])
+            assert len(urls) < 10_000
+
+    def all_files(self) -> list[Path]:
+        return sorted(p for p in self.out.rglob("*") if p.is_file())
+
+
+def prop(item: dict, name: str, default=None):
+    values = item["properties"].get(name)
+    return values[0] if values else default
+
+
+def text_of(value) -> str:
+    return value["value"] if isinstance(value, dict) else value
+
+
+def url(path: str) -> str:
+    return urljoin(ORIGIN, path)
+
+
+PINNED_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def copy_tree():
+    def _copy(src: Path, dst: Path) -> Path:
+        shutil.copytree(src, dst)
+        return dst
+
+    return _copy
