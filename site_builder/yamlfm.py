@@ -150,6 +150,8 @@ def split_and_parse(text: str) -> Parsed:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and mark.index >= len(fm_text.rstrip()):
+            mark = exc.context_mark  # ran off the end: point at what was left open
         line = first_fm_line + mark.line if mark else first_fm_line
         raise FrontMatterError(_describe_yaml_error(exc), line) from None
     except yaml.YAMLError as exc:
