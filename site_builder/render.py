@@ -39,7 +39,7 @@ class Renderer:
         self.env.filters["isodate"] = lambda dt: dt.astimezone(tz).isoformat()
         self.env.globals.update(
             site=config,
-            topics=plan.topics,
+            nav_topics=plan.nav_topics,
             url_for=self.url_for,
             asset_url=lambda name: self.url_for("/" + name) + (
                 f"?v={asset_versions[name]}" if name in asset_versions else ""

@@ -69,6 +69,9 @@ class SitePlan:
     pages: tuple[Page, ...]
     entries: tuple[Entry, ...]  # newest first
     topics: tuple[tuple[TopicRef, int], ...]  # every topic with its count, by name
+    nav_topics: tuple[TopicRef, ...]  # the busiest topics, for the site's navigation
+
+NAV_TOPICS = 5
 
 
 def home_path(number: int) -> str:
@@ -110,7 +113,7 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
                     "title": article.title,
                     "related": tuple(_related_link(r, on_site, paths) for r in article.related),
                     "more": tuple(by_source[a.source] for a in more[article.source]),
-                    "more_topic": entry.topics[0].name if entry.topics else "",
+                    "more_topic": _most_shared_topic(entry, [by_source[a.source] for a in more[article.source]]),
                 },
                 (article.source,),
             )
@@ -122,7 +125,15 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
     pages.append(Page("/topics/", "topics.html", {"title": "Topics", "topics": topic_list}))
     pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
     _refuse_shared_paths(pages)
-    return SitePlan(tuple(pages), tuple(entries), topic_list)
+    busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
+    return SitePlan(tuple(pages), tuple(entries), topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]))
+
+
+def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
+    """The heading for "More on ...": the story's topic that most of the others share."""
+    if not entry.topics:
+        return ""
+    return max(entry.topics, key=lambda ref: sum(ref in other.topics for other in others)).name
 
 
 def _listing_pages(entries, groups, topics, config) -> list[Page]:

@@ -151,3 +151,9 @@ def copy_tree():
         return dst
 
     return _copy
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--regen-golden", action="store_true", help="rewrite tests/golden/expected from the current build"
+    )
