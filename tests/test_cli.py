@@ -1,0 +1,91 @@
+"""The command as users run it: `python -m site_builder`, the console script, a wheel."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import venv
+import zipfile
+
+import pytest
+from conftest import REPO, article, make_site
+
+
+def test_python_dash_m_builds_and_summarises(tmp_path):
+    site = make_site(tmp_path, {"content/a.md": article(), "content/bad.md": "---\ntitle: x\n---\n"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "site_builder", "build", str(site)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 1
+    assert re.fullmatch(
+        r"Built 1 articles, \d+ pages, \d+ written, 0 removed, 2 errors in \d+\.\d\d s\n", proc.stdout
+    ), proc.stdout
+    assert "content/bad.md:1: error: missing required field 'webUrl'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (site / "_site" / "index.html").is_file()
+
+
+def test_help_lists_the_commands():
+    proc = subprocess.run([sys.executable, "-m", "site_builder", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    for command in ("build", "check"):
+        assert command in proc.stdout
+
+
+def test_the_bundled_sample_site_builds_cleanly(tmp_path, run):
+    result = run("build", REPO, "-o", tmp_path / "_site")
+    assert result.code == 0, result.err
+    assert result.err == ""  # no warnings either: the sample is the showcase
+    articles = int(result.out.split()[1])
+    assert articles >= 40
+    drafts = run("build", REPO, "-o", tmp_path / "_site", "--drafts")
+    assert int(drafts.out.split()[1]) == articles + 1
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)],
+        check=True, timeout=300,
+    )
+    return next(dist.glob("site_builder-*.whl"))
+
+
+def test_wheel_carries_the_theme(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "site_builder/theme/templates/base.html" in names
+    assert "site_builder/theme/templates/partials/card.html" in names
+    assert "site_builder/theme/static/assets/site.css" in names
+
+
+def test_installed_wheel_builds_a_site_anywhere(wheel, tmp_path):
+    """`pip install .` (not editable) must work outside the repository."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)]
+        if _pip_supports_python_flag() else
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True, timeout=300,
+    )
+    site = make_site(tmp_path / "elsewhere", {"content/a.md": article("Installed", "https://example.com/i")})
+    proc = subprocess.run(
+        [str(env_dir / "bin" / "site-builder"), "build", str(site)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    located = subprocess.run(
+        [str(python), "-c", "import site_builder.theme as t; print(t.default_theme_dir())"],
+        capture_output=True, text=True, cwd=tmp_path,
+    ).stdout.strip()
+    assert located.startswith(str(env_dir)), located  # the wheel's theme, not the checkout's
+    assert (site / "_site" / "assets" / "site.css").is_file()
+
+
+def _pip_supports_python_flag() -> bool:
+    out = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True).stdout
+    major = int(out.split()[1].split(".")[0])
+    return major >= 22
