@@ -41,6 +41,7 @@ class BuildReport:
     files: int = 0  # article files read
     pages: int = 0
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     write: WriteResult | None = None
     seconds: float = 0.0
 
@@ -140,9 +141,20 @@ def build(options: BuildOptions) -> BuildReport:
         files=model.files,
         pages=len(plan.pages),
         problems=list(model.problems),
+        notes=_notes(model.config),
         write=result,
         seconds=time.perf_counter() - started,
     )
+
+
+def _notes(config: SiteConfig) -> list[str]:
+    if config.base_url:
+        return []
+    return [
+        "no base_url set, so feed.xml and feed.json use site-relative links, and there is no "
+        "sitemap.xml, canonical link or og:url; add base_url = \"https://example.com/\" to "
+        "site.toml (or pass --base-url) for absolute URLs"
+    ]
 
 
 def write_site(writer: SiteWriter, plan: SitePlan, renderer: Renderer, statics: dict[str, bytes]) -> None:

@@ -65,5 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 def finish(report: BuildReport, verb: str) -> int:
     for problem in report.problems:
         print(problem, file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(report.summary(verb))
     return EXIT_INVALID_CONTENT if report.errors else EXIT_OK

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
+from markupsafe import Markup
 
+from . import feeds
 from .config import SiteConfig
-from .routes import Page, SitePlan
+from .routes import ATOM, JSON_FEED, Page, SitePlan
 
 
 class RenderError(Exception):
@@ -37,10 +41,14 @@ class Renderer:
         tz = config.tz
         self.env.filters["date"] = lambda dt: _display_date(dt.astimezone(tz))
         self.env.filters["isodate"] = lambda dt: dt.astimezone(tz).isoformat()
+        self.env.filters["jsonld"] = jsonld
         self.env.globals.update(
             site=config,
             nav_topics=plan.nav_topics,
+            site_feeds=plan.feeds,
             url_for=self.url_for,
+            abs_url=self.abs_url,
+            news_article=self.news_article,
             asset_url=lambda name: self.url_for("/" + name) + (
                 f"?v={asset_versions[name]}" if name in asset_versions else ""
             ),
@@ -51,7 +59,50 @@ class Renderer:
         """The one place site paths become links: under the base path, root-relative."""
         return self.config.base_path + path.lstrip("/")
 
+    def abs_url(self, path: str) -> str | None:
+        """The absolute URL of a site path; None without a base_url to anchor it."""
+        if not self.config.base_url:
+            return None
+        origin = urlsplit(self.config.base_url)
+        return f"{origin.scheme}://{origin.netloc}{self.url_for(path)}"
+
+    def feed_link(self, path: str) -> str:
+        """Feeds are read away from the site: absolute URLs where we can make them."""
+        return self.abs_url(path) or self.url_for(path)
+
+    def news_article(self, entry) -> dict:
+        """schema.org NewsArticle for a story page (serialise with the jsonld filter)."""
+        article = entry.article
+        data = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "datePublished": article.published.isoformat(),
+            "url": self.abs_url(entry.path) or self.url_for(entry.path),
+            "isBasedOn": article.web_url,
+        }
+        if article.excerpt:
+            data["description"] = article.excerpt
+        if article.image:
+            image = {"@type": "ImageObject", "url": article.image.url}
+            if article.image.width:
+                image.update(width=article.image.width, height=article.image.height)
+            data["image"] = image
+        if entry.source:
+            organization = {"@type": "Organization", "name": entry.source.name}
+            if entry.source.domain:
+                organization["url"] = f"https://{entry.source.domain}/"
+            data["author"] = organization
+            data["publisher"] = organization
+        if entry.topics:
+            data["keywords"] = [topic.name for topic in entry.topics]
+        return data
+
     def render(self, page: Page) -> str:
+        if page.template == ATOM:
+            return feeds.atom(page.context, self.config, self.feed_link)
+        if page.template == JSON_FEED:
+            return feeds.json_feed(page.context, self.config, self.feed_link)
         try:
             template = self.env.get_template(page.template)
             return template.render(page.context, page=page)
@@ -61,6 +112,14 @@ class Renderer:
             raise RenderError(f"template not found: {exc.name} (needed for {page.path})") from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{_template_location(exc)}template error while rendering {page.path}: {exc.message}") from None
+
+
+def jsonld(value) -> Markup:
+    """JSON for a <script type="application/ld+json"> block: no field can close the
+    script or open a comment, because <, > and & never appear literally."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
 
 
 def _display_date(dt: datetime) -> str:

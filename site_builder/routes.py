@@ -6,20 +6,27 @@ order, on which page, linking where. Two pages never share an output path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from .config import SiteConfig
 from .models import Article, Provider, Topic
+from .slugs import slugify
 from .topics import (
     build_topics,
     by_url,
+    group_by_month,
+    group_by_provider,
     group_by_topic,
     more_on_topics,
     normalize_url,
     paginate,
 )
+
+FEED_SIZE = 50
+NAV_TOPICS = 5
+ATOM, JSON_FEED = "feed:atom", "feed:json"  # pages rendered by feeds.py, not Jinja
 
 
 class PlanError(Exception):
@@ -30,6 +37,15 @@ class PlanError(Exception):
 class TopicRef:
     name: str
     path: str
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A provider as the site links it: its page of stories."""
+
+    name: str
+    domain: str
+    path: str | None  # None when the provider has no domain, hence no page
 
 
 @dataclass(frozen=True)
@@ -48,20 +64,33 @@ class Entry:
     article: Article
     path: str
     topics: tuple[TopicRef, ...]
+    source: SourceRef | None
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    title: str
+    path: str
+    type: str  # MIME type for <link rel="alternate">
 
 
 @dataclass(frozen=True)
 class Page:
-    path: str  # URL path below the base path: "/", "/topics/ai/page/2/", "/404.html"
-    template: str
+    path: str  # URL path below the base path: "/", "/topics/ai/page/2/", "/feed.xml"
+    template: str  # a Jinja template name, or ATOM / JSON_FEED
     context: dict = field(hash=False)
     sources: tuple[str, ...] = ()  # content files this page shows directly
+    lastmod: datetime | None = None  # newest story shown, for the sitemap
 
     @property
     def output(self) -> str:
         """File path relative to the output folder."""
         rel = self.path.lstrip("/")
         return rel + "index.html" if rel.endswith("/") or not rel else rel
+
+    @property
+    def is_html(self) -> bool:
+        return self.output.endswith(".html")
 
 
 @dataclass(frozen=True)
@@ -70,40 +99,109 @@ class SitePlan:
     entries: tuple[Entry, ...]  # newest first
     topics: tuple[tuple[TopicRef, int], ...]  # every topic with its count, by name
     nav_topics: tuple[TopicRef, ...]  # the busiest topics, for the site's navigation
-
-NAV_TOPICS = 5
+    feeds: tuple[FeedLink, ...]  # the site-wide feeds every page links
 
 
 def home_path(number: int) -> str:
     return "/" if number == 1 else f"/page/{number}/"
 
 
-def topic_path(topic: Topic, number: int = 1) -> str:
-    return f"/topics/{topic.slug}/" if number == 1 else f"/topics/{topic.slug}/page/{number}/"
+def _numbered(first: str) -> Callable[[int], str]:
+    return lambda n: first if n == 1 else f"{first}page/{n}/"
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """A paginated list of stories, planned before permalinks exist (their paths only
+    depend on the number of stories), turned into pages once they do."""
+
+    path_of: Callable[[int], str]
+    template: str
+    members: Sequence[Article]
+    context: dict = field(hash=False)
+
+    def paths(self, per_page: int) -> list[str]:
+        return [self.path_of(p.number) for p in paginate(self.members, per_page)]
+
+
+SITE_FEEDS = (
+    FeedLink("Latest stories (Atom)", "/feed.xml", "application/atom+xml"),
+    FeedLink("Latest stories (JSON Feed)", "/feed.json", "application/feed+json"),
+)
 
 
 def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
     """`articles` are the ones to publish, newest first."""
     topics = build_topics(articles)
-    groups = group_by_topic(articles, topics)
-    refs = {key: TopicRef(t.name, topic_path(t)) for key, t in topics.items()}
+    by_topic = group_by_topic(articles, topics)
+    providers = group_by_provider(articles)
+    months = group_by_month(articles, config.tz)
 
-    pages: list[Page] = []
-    entries = [
-        Entry(a, "", tuple(refs[name.casefold()] for name in a.topics)) for a in articles
-    ]
-    # Listing paths are fixed; article permalinks are made unique around them.
-    listing_pages = _listing_pages(entries, groups, topics, config)
-    taken = {page.path for page in listing_pages} | {"/404.html"}
+    topic_refs = {key: TopicRef(t.name, f"/topics/{t.slug}/") for key, t in topics.items()}
+    source_refs = {domain: SourceRef(name, domain, f"/sources/{domain}/") for domain, (name, _) in providers.items()}
+
+    listings = [_Listing(home_path, "index.html", articles, {"title": ""})]
+    for topic, members in by_topic.items():
+        ref = topic_refs[topic.key]
+        feed = FeedLink(f"{topic.name} (Atom)", f"{ref.path}feed.xml", "application/atom+xml")
+        listings.append(_Listing(_numbered(ref.path), "topic.html", members, {"title": topic.name, "topic": ref, "topic_feed": feed}))
+    for domain, (name, members) in providers.items():
+        listings.append(_Listing(_numbered(source_refs[domain].path), "source.html", members, {"title": name, "source": source_refs[domain]}))
+    for (year, month), members in months.items():
+        label = datetime(year, month, 1).strftime("%B %Y")
+        listings.append(_Listing(_numbered(f"/archive/{year:04d}/{month:02d}/"), "month.html", members, {"title": label}))
+
+    fixed = {"/404.html", "/topics/", "/archive/", "/feed.xml", "/feed.json", "/sitemap.xml", "/robots.txt"}
+    taken = fixed | {path for listing in listings for path in listing.paths(config.paginate)}
     paths = _article_paths(articles, config, taken)
-    entries = [Entry(e.article, paths[e.article.source], e.topics) for e in entries]
-    by_source = {e.article.source: e for e in entries}
-    listing_pages = _listing_pages(entries, groups, topics, config)
 
+    entries = tuple(
+        Entry(
+            a,
+            paths[a.source],
+            tuple(topic_refs[name.casefold()] for name in a.topics),
+            _source_of(a, source_refs),
+        )
+        for a in articles
+    )
+    by_source = {e.article.source: e for e in entries}
+    pages = _article_pages(entries, by_source, articles, by_topic, topics, paths)
+    for listing in listings:
+        pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
+
+    topic_list = tuple(
+        sorted(((topic_refs[t.key], len(by_topic[t])) for t in topics.values()), key=lambda p: p[0].name.casefold())
+    )
+    newest = articles[0].published if articles else None
+    pages.append(Page("/topics/", "topics.html", {"title": "Topics", "topics": topic_list}, lastmod=newest))
+    pages.append(Page("/archive/", "archive.html", {"title": "Archive", "months": _month_index(months)}, lastmod=newest))
+    pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
+    pages += _feed_pages(entries, topics, by_topic, topic_refs, by_source, config)
+    if config.base_url:  # a sitemap must list absolute URLs; without base_url there is none
+        pages.append(Page("/sitemap.xml", "sitemap.xml", {"pages": [p for p in pages if p.is_html and p.path != "/404.html"]}))
+    pages.append(Page("/robots.txt", "robots.txt", {}))
+    _refuse_shared_paths(pages)
+
+    busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
+    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS)
+
+
+def _source_of(article: Article, source_refs: dict[str, SourceRef]) -> SourceRef | None:
+    provider = article.provider
+    if provider is None:
+        return None
+    if provider.domain:
+        return source_refs[provider.domain]
+    return SourceRef(provider.name, "", None)
+
+
+def _article_pages(entries, by_source, articles, by_topic, topics, paths) -> list[Page]:
     on_site = by_url(articles)
-    more = more_on_topics(articles, groups, topics)
+    more = more_on_topics(articles, by_topic, topics)
+    pages = []
     for entry in entries:
         article = entry.article
+        others = [by_source[a.source] for a in more[article.source]]
         pages.append(
             Page(
                 entry.path,
@@ -112,21 +210,75 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
                     "entry": entry,
                     "title": article.title,
                     "related": tuple(_related_link(r, on_site, paths) for r in article.related),
-                    "more": tuple(by_source[a.source] for a in more[article.source]),
-                    "more_topic": _most_shared_topic(entry, [by_source[a.source] for a in more[article.source]]),
+                    "more": tuple(others),
+                    "more_topic": _most_shared_topic(entry, others),
                 },
                 (article.source,),
+                article.published,
             )
         )
-    topic_list = tuple(
-        sorted(((refs[t.key], len(groups[t])) for t in topics.values()), key=lambda p: p[0].name.casefold())
-    )
-    pages.extend(listing_pages)
-    pages.append(Page("/topics/", "topics.html", {"title": "Topics", "topics": topic_list}))
-    pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
-    _refuse_shared_paths(pages)
-    busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
-    return SitePlan(tuple(pages), tuple(entries), topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]))
+    return pages
+
+
+def _paginated(listing: _Listing, entries: list[Entry], per_page: int) -> list[Page]:
+    pages = []
+    path_of = listing.path_of
+    for pagination in paginate(entries, per_page):
+        n = pagination.number
+        pages.append(
+            Page(
+                path_of(n),
+                listing.template,
+                {
+                    **listing.context,
+                    "entries": pagination.items,
+                    "pagination": pagination,
+                    "prev_path": path_of(n - 1) if pagination.has_prev else None,
+                    "next_path": path_of(n + 1) if pagination.has_next else None,
+                },
+                tuple(e.article.source for e in pagination.items),
+                pagination.items[0].article.published if pagination.items else None,
+            )
+        )
+    return pages
+
+
+def _feed_pages(entries, topics, by_topic, topic_refs, by_source, config) -> list[Page]:
+    latest = entries[:FEED_SIZE]
+    newest = latest[0].article.published if latest else None
+    site = {"title": config.title, "alternate": "/", "entries": latest, "updated": newest}
+    pages = [
+        Page("/feed.xml", ATOM, {**site, "self": "/feed.xml"}, lastmod=newest),
+        Page("/feed.json", JSON_FEED, {**site, "self": "/feed.json"}, lastmod=newest),
+    ]
+    for topic, members in by_topic.items():
+        ref = topic_refs[topic.key]
+        shown = tuple(by_source[a.source] for a in members[:FEED_SIZE])
+        pages.append(
+            Page(
+                f"{ref.path}feed.xml",
+                ATOM,
+                {
+                    "title": f"{topic.name} · {config.title}",
+                    "alternate": ref.path,
+                    "self": f"{ref.path}feed.xml",
+                    "entries": shown,
+                    "updated": shown[0].article.published,
+                },
+                lastmod=shown[0].article.published,
+            )
+        )
+    return pages
+
+
+def _month_index(months) -> tuple[tuple[int, tuple[tuple[str, str, int], ...]], ...]:
+    """((year, ((month name, path, count), ...)), ...), newest first."""
+    years: dict[int, list] = {}
+    for (year, month), members in months.items():
+        years.setdefault(year, []).append(
+            (datetime(year, month, 1).strftime("%B"), f"/archive/{year:04d}/{month:02d}/", len(members))
+        )
+    return tuple((year, tuple(items)) for year, items in years.items())
 
 
 def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
@@ -136,47 +288,9 @@ def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
     return max(entry.topics, key=lambda ref: sum(ref in other.topics for other in others)).name
 
 
-def _listing_pages(entries, groups, topics, config) -> list[Page]:
-    by_source = {e.article.source: e for e in entries}
-    pages = _paginated(entries, config.paginate, home_path, "index.html", {"title": ""})
-    for topic in topics.values():
-        members = [by_source[a.source] for a in groups[topic]]
-        pages += _paginated(
-            members,
-            config.paginate,
-            lambda n, t=topic: topic_path(t, n),
-            "topic.html",
-            {"title": topic.name, "topic": TopicRef(topic.name, topic_path(topic))},
-        )
-    return pages
-
-
-def _paginated(entries, per_page, path_of, template, extra) -> list[Page]:
-    pages = []
-    for pagination in paginate(entries, per_page):
-        n = pagination.number
-        pages.append(
-            Page(
-                path_of(n),
-                template,
-                {
-                    **extra,
-                    "entries": pagination.items,
-                    "pagination": pagination,
-                    "prev_path": path_of(n - 1) if pagination.has_prev else None,
-                    "next_path": path_of(n + 1) if pagination.has_next else None,
-                },
-                tuple(e.article.source for e in pagination.items),
-            )
-        )
-    return pages
-
-
 def _article_paths(articles: Sequence[Article], config: SiteConfig, taken: set[str]) -> dict[str, str]:
     """Permalink per article source. Clashes get -2, -3... in (date, URL) order, so the
     result depends only on the articles, never on file names or reading order."""
-    from .slugs import slugify
-
     tz = config.tz
     ordered = sorted(articles, key=lambda a: (a.published.timestamp(), a.web_url, a.source))
     paths: dict[str, str] = {}

@@ -13,7 +13,7 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def slugify(text: str, fallback: str = "story", max_length: int = MAX_SLUG_LENGTH) -> str:
-    ascii_text = anyascii(text).lower()
+    ascii_text = anyascii(text).lower().replace("'", "")  # "Europe's" -> "europes"
     for symbol, word in _SYMBOL_WORDS.items():
         ascii_text = ascii_text.replace(symbol, word)
     slug = _NON_ALNUM.sub("-", ascii_text).strip("-")

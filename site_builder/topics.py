@@ -94,7 +94,8 @@ def group_by_topic(articles: Sequence[Article], topics: dict[str, Topic]) -> dic
 class Pagination:
     items: tuple
     number: int  # 1-based
-    total: int
+    total: int  # pages
+    count: int  # items on all pages
 
     @property
     def has_prev(self) -> bool:
@@ -108,7 +109,7 @@ class Pagination:
 def paginate(items: Sequence, per_page: int) -> list[Pagination]:
     """Always at least one page, so an empty list still gets its (empty) index."""
     chunks = [tuple(items[i : i + per_page]) for i in range(0, len(items), per_page)] or [()]
-    return [Pagination(chunk, number, len(chunks)) for number, chunk in enumerate(chunks, 1)]
+    return [Pagination(chunk, number, len(chunks), len(items)) for number, chunk in enumerate(chunks, 1)]
 
 
 MORE_WINDOW = 12  # neighbours considered per shared topic: bounded work, not O(n²)
@@ -150,3 +151,26 @@ def more_on_topics(
 def by_url(articles: Iterable[Article]) -> dict[str, Article]:
     return {normalize_url(a.web_url): a for a in articles}
 
+
+
+def group_by_provider(articles: Sequence[Article]) -> dict[str, tuple[str, list[Article]]]:
+    """Domain -> (display name, its articles newest first). The name is the most used one."""
+    names: dict[str, Counter] = defaultdict(Counter)
+    members: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        if article.provider and article.provider.domain:
+            names[article.provider.domain][article.provider.name] += 1
+            members[article.provider.domain].append(article)
+    return {
+        domain: (min(names[domain].items(), key=lambda item: (-item[1], item[0]))[0], members[domain])
+        for domain in sorted(members)
+    }
+
+
+def group_by_month(articles: Sequence[Article], tz) -> dict[tuple[int, int], list[Article]]:
+    """(year, month) in the site's time zone -> articles newest first; newest month first."""
+    months: dict[tuple[int, int], list[Article]] = defaultdict(list)
+    for article in articles:
+        local = article.published.astimezone(tz)
+        months[(local.year, local.month)].append(article)
+    return dict(sorted(months.items(), reverse=True))
