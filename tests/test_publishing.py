@@ -228,3 +228,20 @@ def test_every_page_passes_the_nu_html_checker(site):
     assert errors == []
     checked = len(list(site.out.rglob("*.html")))
     assert checked > 300
+
+
+def test_every_page_kind_unfurls(site):
+    first = site.entries("/")[0]
+    kinds = [
+        "/", "/page/2/", "/topics/", "/archive/",
+        site.mf2("/topics/")["rels"]["tag"][0],
+        prop(prop(first, "author"), "url"),
+        prop(first, "url"),
+        next(u for u in _links(site, "/archive/") if "/archive/2" in u),
+    ]
+    for kind in kinds:
+        page_url = kind if kind.startswith("http") else BASE + kind.lstrip("/")
+        data = extruct.extract(site.html(page_url), base_url=page_url, syntaxes=["opengraph"])
+        og = dict(data["opengraph"][0]["properties"])
+        assert og["og:url"] == page_url and og["og:title"] and og["og:description"], page_url
+        assert site.mf2(page_url)["rels"]["canonical"] == [page_url]
