@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -38,9 +39,10 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        tz = config.tz
-        self.env.filters["date"] = lambda dt: _display_date(dt.astimezone(tz))
-        self.env.filters["isodate"] = lambda dt: dt.astimezone(tz).isoformat()
+        self._cards: dict[tuple, Markup] = {}
+        self._tz = config.tz
+        self.env.filters["date"] = self.display_date
+        self.env.filters["isodate"] = self.iso_date
         self.env.filters["jsonld"] = jsonld
         self.env.globals.update(
             site=config,
@@ -49,6 +51,7 @@ class Renderer:
             url_for=self.url_for,
             abs_url=self.abs_url,
             news_article=self.news_article,
+            card=self.card,
             asset_url=lambda name: self.url_for("/" + name) + (
                 f"?v={asset_versions[name]}" if name in asset_versions else ""
             ),
@@ -58,6 +61,25 @@ class Renderer:
     def url_for(self, path: str) -> str:
         """The one place site paths become links: under the base path, root-relative."""
         return self.config.base_path + path.lstrip("/")
+
+    def card(self, entry, heading: str = "h2", compact: bool = False, link_title: bool = True) -> Markup:
+        """The story card (partials/card.html), rendered once per build for each way it is
+        shown: a story appears on many pages (home, topics, source, month, "more on")."""
+        key = (entry.path, heading, compact, link_title)
+        html = self._cards.get(key)
+        if html is None:
+            macro = self.env.get_template("partials/card.html").module.card
+            html = self._cards[key] = macro(entry, heading, compact, link_title)
+        return html
+
+    @functools.lru_cache(maxsize=65536)
+    def display_date(self, dt: datetime) -> str:
+        local = dt.astimezone(self._tz)
+        return f"{local.day} {local:%b %Y}"
+
+    @functools.lru_cache(maxsize=65536)
+    def iso_date(self, dt: datetime) -> str:
+        return dt.astimezone(self._tz).isoformat()
 
     def abs_url(self, path: str) -> str | None:
         """The absolute URL of a site path; None without a base_url to anchor it."""
@@ -120,10 +142,6 @@ def jsonld(value) -> Markup:
     text = json.dumps(value, ensure_ascii=False, sort_keys=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)
-
-
-def _display_date(dt: datetime) -> str:
-    return f"{dt.day} {dt:%b %Y}"
 
 
 def _template_location(exc: Exception) -> str:
