@@ -133,6 +133,12 @@ class Debouncer:
                 self._first_poke = self._last_poke
             self._wake.notify()
 
+    @property
+    def pending(self) -> bool:
+        """A change is waiting for its build."""
+        with self._wake:
+            return self._first_poke is not None
+
     def stop(self, timeout: float = 30.0) -> None:
         """Let a running action finish (so it leaves no half-written files), then stop."""
         with self._wake:
