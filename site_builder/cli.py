@@ -12,7 +12,7 @@ from .config import ConfigError
 from .render import RenderError
 from .routes import PlanError
 from .server import PortInUseError, Preview
-from .watch import WatchLimitError, wait_for_interrupt, watch_output
+from .watch import WatchError, wait_for_interrupt, watch_output
 from .writer import WriteError
 
 EXIT_OK, EXIT_INVALID_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -87,7 +87,7 @@ def watch(args: argparse.Namespace, options: BuildOptions) -> int:
             watch_output(options, poll=args.poll)
         else:
             serve(args, options)
-    except (PortInUseError, WatchLimitError) as exc:
+    except (PortInUseError, WatchError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -134,8 +134,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
         with state.changed:
             root, base_path, generation = state.root, state.base_path, state.generation
         raw_path = urlsplit(self.path).path
-        if self.server.live_reload and raw_path.startswith(base_path + LIVERELOAD):
-            return self._live_reload(raw_path[len(base_path):], head)
+        folder, _, name = raw_path.rpartition("/")
+        # Under the base path, or the root for pages served before base_url was known.
+        if self.server.live_reload and name.startswith(LIVERELOAD) and folder + "/" in ("/", base_path):
+            return self._live_reload(name, head)
         if root is None:
             return self._no_site_yet(base_path, generation, head)
         target = resolve(root, base_path, raw_path)

@@ -52,8 +52,8 @@ _CHANGE_TYPES = {cls.event_type for cls in _CHANGE_EVENTS}
 _BUILD_ERRORS = (ConfigError, PlanError, RenderError, WriteError)
 
 
-class WatchLimitError(Exception):
-    """The system would not give us more file watches."""
+class WatchError(Exception):
+    """The site cannot be watched: no such folder, or the system's limit of watches."""
 
 
 def watch_limit_hint(exc: OSError) -> str:
@@ -200,13 +200,15 @@ class SiteWatcher:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        if not self.site_dir.is_dir():
+            raise WatchError(f"{self.site_dir}: no such folder")
         try:
             self.observer.schedule(self._handler, str(self.site_dir), recursive=False, event_filter=_CHANGE_EVENTS)
             self._refresh_source_watches()
             self.observer.start()
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EMFILE):
-                raise WatchLimitError(watch_limit_hint(exc)) from None
+                raise WatchError(watch_limit_hint(exc)) from None
             raise
 
     def stop(self) -> None:

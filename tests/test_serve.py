@@ -362,3 +362,21 @@ def test_build_watch_rebuilds_the_output_folder(newsroom):
     finally:
         code, out, err = _interrupt(process)
     assert code == 0 and "Stopped." in out and "Traceback" not in err
+
+
+def test_a_missing_site_folder_is_a_clear_error(tmp_path, run):
+    for command in (("serve", "--port", "0"), ("build", "--watch")):
+        result = run(command[0], tmp_path / "nowhere", *command[1:])
+        assert result.code == 2 and "no such folder" in result.err and "Traceback" not in result.err
+
+
+def test_a_site_that_cannot_build_yet_is_served_once_it_can(tmp_path, start_preview):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "site.toml").write_text(NEWSROOM, encoding="utf-8")
+    preview = start_preview(site)
+    code, _, body = fetch(preview, "/newsroom/")
+    assert code == 503 and "no content/ folder" in body and LIVERELOAD in body
+    make_site(site, {"content/story.md": article()})
+    wait_until(shows(preview, STORY, "A story"), what="the first good build")
+    assert json.loads(fetch(preview, f"/{LIVERELOAD}.json")[2])["ok"]  # what that first page listens to
