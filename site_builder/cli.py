@@ -11,6 +11,8 @@ from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
 from .render import RenderError
 from .routes import PlanError
+from .server import PortInUseError, Preview
+from .watch import WatchError, wait_for_interrupt, watch_output
 from .writer import WriteError
 
 EXIT_OK, EXIT_INVALID_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -33,7 +35,14 @@ def _parser() -> argparse.ArgumentParser:
 
     b = site_command("build", "build the site into SITE/_site (or -o OUT)")
     b.add_argument("-o", "--output", type=Path, metavar="OUT", help="output folder (default: SITE/_site)")
+    b.add_argument("--watch", action="store_true", help="rebuild whenever the site's files change, until Ctrl-C")
+    b.add_argument("--poll", action="store_true", help="with --watch: poll for changes (network and container mounts)")
     site_command("check", "validate every article and the site plan; write nothing")
+    s = site_command("serve", "preview the site: build, serve over HTTP, rebuild and reload browsers on every change")
+    s.add_argument("--port", type=int, metavar="N", help="port (default: 8000, or the next free one)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    s.add_argument("--poll", action="store_true", help="poll for changes (network and container mounts)")
+    s.add_argument("--no-reload", dest="live_reload", action="store_false", help="do not reload browsers")
     return parser
 
 
@@ -46,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         future=args.future,
         base_url=args.base_url,
     )
+    if args.command == "serve" or getattr(args, "watch", False):
+        return watch(args, options)
     run = {"build": lambda: build(options), "check": lambda: check(options)}[args.command]
     try:
         report = run()
@@ -69,3 +80,29 @@ def finish(report: BuildReport, verb: str) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(report.summary(verb))
     return EXIT_INVALID_CONTENT if report.errors else EXIT_OK
+
+
+def watch(args: argparse.Namespace, options: BuildOptions) -> int:
+    """`serve` and `build --watch`: run until Ctrl-C; build errors are shown, never fatal."""
+    try:
+        if args.command == "build":
+            watch_output(options, poll=args.poll)
+        else:
+            serve(args, options)
+    except (PortInUseError, WatchError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        pass  # Ctrl-C during the first build
+    print("Stopped.", flush=True)
+    return EXIT_OK
+
+
+def serve(args: argparse.Namespace, options: BuildOptions) -> None:
+    preview = Preview(options, args.host, args.port, poll=args.poll, live_reload=args.live_reload)
+    try:
+        preview.start()
+        print(f"Serving {preview.url} (press Ctrl-C to stop)", flush=True)
+        wait_for_interrupt()
+    finally:
+        preview.stop()

@@ -157,3 +157,47 @@ def pytest_addoption(parser):
     parser.addoption(
         "--regen-golden", action="store_true", help="rewrite tests/golden/expected from the current build"
     )
+
+
+# --- Preview (serve / build --watch) helpers ---------------------------------------------
+
+
+def wait_until(condition, timeout: float = 20.0, what: str = "the condition"):
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds.
+    The one place tests wait: on a condition, with a bound, never a fixed sleep."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def atomic_save(path: Path, text: str) -> None:
+    """Save as editors do: write a temporary file beside, then rename it over the old one."""
+    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+@pytest.fixture
+def start_preview():
+    """Start `serve`'s Preview in-process on an ephemeral port; stopped after the test."""
+    from site_builder.builder import BuildOptions
+    from site_builder.server import Preview
+
+    started = []
+
+    def _start(site: Path, **options):
+        preview = Preview(BuildOptions(site, now=options.pop("now", PINNED_NOW)), port=0, **options)
+        started.append(preview)
+        preview.start()
+        return preview
+
+    yield _start
+    for preview in started:
+        preview.stop()

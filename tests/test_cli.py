@@ -58,6 +58,7 @@ def test_wheel_carries_the_theme(wheel):
     assert "site_builder/theme/templates/base.html" in names
     assert "site_builder/theme/templates/partials/card.html" in names
     assert "site_builder/theme/static/assets/site.css" in names
+    assert "site_builder/livereload.js" in names
 
 
 def test_installed_wheel_builds_a_site_anywhere(wheel, tmp_path):

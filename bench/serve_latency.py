@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Edit -> page served with the change, for `site-builder serve` on a generated site.
+
+Generates a site with tests/corpus.py in a temp folder, starts the real preview (watcher,
+builder, HTTP server) in-process on a free port, then several times: saves one article
+with a new title the way editors do (write a temp file, rename it over), and polls the home
+page over HTTP until it is served with the new title. Prints each time and the median.
+
+    python bench/serve_latency.py [--count 1000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import http.client
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from corpus import generate  # noqa: E402
+
+from site_builder.builder import BuildOptions  # noqa: E402
+from site_builder.server import Preview  # noqa: E402
+
+CARD_TITLE = re.compile(r'class="u-url" href="[^"]+">([^<]+)</a>')
+TIMEOUT = 60.0
+
+
+def get(port: int, path: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def story_on_home_page(port: int, content: Path) -> Path:
+    """An article file whose card is on the home page, found by its unique title line."""
+    texts = {path: path.read_text(encoding="utf-8") for path in content.iterdir()}
+    for title in map(html.unescape, CARD_TITLE.findall(get(port, "/"))):
+        line = f"\ntitle: {json.dumps(title, ensure_ascii=False)}\n"
+        sources = [path for path, text in texts.items() if line in text]
+        if len(sources) == 1:
+            return sources[0]
+    raise SystemExit("no story of the home page could be traced to its file")
+
+
+def edit_and_wait(port: int, source: Path, new_title: str) -> float:
+    text = re.sub(r"^title: .*$", f"title: {json.dumps(new_title)}", source.read_text(encoding="utf-8"), count=1, flags=re.M)
+    temp = source.with_name("." + source.name + ".tmp")
+    temp.write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    os.replace(temp, source)
+    while new_title not in get(port, "/"):
+        if time.perf_counter() - started > TIMEOUT:
+            raise SystemExit(f"the change was not served within {TIMEOUT} s")
+        time.sleep(0.02)  # polling harder only takes the GIL from the build it waits for
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000, help="articles in the generated site")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="serve-latency-") as temp:
+        site = Path(temp)
+        generate(args.count, 467, site / "content")
+        preview = Preview(BuildOptions(site), port=0)
+        preview.start()
+        try:
+            source = story_on_home_page(preview.server.port, site / "content")
+            times = []
+            for run in range(args.runs):
+                seconds = edit_and_wait(preview.server.port, source, f"Benchmark edit number {run}")
+                times.append(seconds)
+                print(f"run {run + 1}: {seconds * 1000:.0f} ms", flush=True)
+        finally:
+            preview.stop()
+    print(f"edit -> served on {args.count} articles: median {statistics.median(times) * 1000:.0f} ms "
+          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {args.runs} runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""SERVE: preview a site over HTTP while its author edits it, reloading browsers.
+
+`Preview` builds the site with the ordinary builder into one of two folders, serves the
+other: the last good build. A clean build swaps which folder is served (one assignment, so
+a request sees one whole build or the next, never a mix) and tells browsers to reload; a
+failed one leaves the last good site served and shows its errors in an overlay. Pages are
+served the way GitHub Pages serves the built folder: under the base path of base_url,
+index.html for folders, 404.html for the rest. Only served HTML gets the live-reload
+script; the files the builder writes never do.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import mimetypes
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field, replace
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .builder import BuildOptions
+from .config import ConfigError, load_config
+from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
+
+DEFAULT_PORT = 8000
+PORT_TRIES = 20  # with no --port given, a busy 8000 moves on to the next free port
+LIVERELOAD = "__livereload"  # under the base path: the event stream; + ".js", ".json"
+KEEPALIVE_SECONDS = 15.0
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)  # an encoded / \ or NUL
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+_TYPES = {
+    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8", ".json": "application/json",
+    ".xml": "application/xml", ".txt": "text/plain; charset=utf-8", ".svg": "image/svg+xml",
+    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+    ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon", ".woff2": "font/woff2",
+    ".woff": "font/woff", ".pdf": "application/pdf", ".webmanifest": "application/manifest+json",
+}
+CLIENT_SCRIPT = (Path(__file__).parent / "livereload.js").read_bytes()
+
+
+class PortInUseError(Exception):
+    pass
+
+
+@dataclass
+class LiveState:
+    """What is served now, shared by the build thread and request threads."""
+
+    root: Path | None = None  # the folder of the last good build (None before the first)
+    base_path: str = "/"
+    generation: int = 0  # counts the builds served; a page that has an older one reloads
+    messages: list[str] = field(default_factory=list)  # errors of the newest build
+    closed: bool = False
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def publish(self, root: Path, base_path: str, messages: list[str]) -> None:
+        with self.changed:
+            self.root, self.base_path, self.messages = root, base_path, messages
+            self.generation += 1
+            self.changed.notify_all()
+
+    def fail(self, messages: list[str]) -> None:
+        with self.changed:
+            self.messages = messages
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    def snapshot(self) -> dict:
+        with self.changed:
+            return {"generation": self.generation, "ok": not self.messages, "messages": list(self.messages)}
+
+
+class PreviewServer(ThreadingHTTPServer):
+    daemon_threads = True  # event streams stay open; never wait for them at shutdown
+
+    def __init__(self, address: tuple[str, int], state: LiveState, live_reload: bool):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.state, self.live_reload = state, live_reload
+        super().__init__(address, PreviewHandler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def handle_error(self, request, client_address) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):  # a browser that left mid-response is normal
+            print(f"warning: serving {client_address[0]}: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def bind_server(host: str, port: int | None, state: LiveState, live_reload: bool) -> PreviewServer:
+    """Bind the port now, so a busy one is a clear error before any build starts."""
+    candidates = [port] if port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
+    for candidate in candidates:
+        try:
+            server = PreviewServer((host, candidate), state, live_reload)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        if port is None and candidate != DEFAULT_PORT:
+            print(f"Port {DEFAULT_PORT} is in use; using port {candidate} instead.", flush=True)
+        return server
+    if port is None:
+        raise PortInUseError(f"ports {DEFAULT_PORT}-{DEFAULT_PORT + PORT_TRIES - 1} on {host} are all in use; choose one with --port")
+    raise PortInUseError(f"port {port} on {host} is already in use; stop whatever uses it or choose another with --port")
+
+
+class PreviewHandler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # a request log would drown the build messages the author is watching for
+
+    def do_HEAD(self) -> None:
+        self.do_GET(head=True)
+
+    def do_GET(self, head: bool = False) -> None:
+        state = self.server.state
+        with state.changed:
+            root, base_path, generation = state.root, state.base_path, state.generation
+        raw_path = urlsplit(self.path).path
+        folder, _, name = raw_path.rpartition("/")
+        # Under the base path, or the root for pages served before base_url was known.
+        if self.server.live_reload and name.startswith(LIVERELOAD) and folder + "/" in ("/", base_path):
+            return self._live_reload(name, head)
+        if root is None:
+            return self._no_site_yet(base_path, generation, head)
+        target = resolve(root, base_path, raw_path)
+        if isinstance(target, Redirect):
+            return self._redirect(target.location)
+        if target is None:
+            not_found = root / "404.html"
+            if not_found.is_file():
+                return self._file(not_found, base_path, generation, head, HTTPStatus.NOT_FOUND)
+            return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"404 Not Found\n", head)
+        self._file(target, base_path, generation, head)
+
+    def _file(self, path: Path, base_path: str, generation: int, head: bool, status=HTTPStatus.OK) -> None:
+        try:
+            body = path.read_bytes()
+        except OSError:
+            return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"404 Not Found\n", head)
+        content_type = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/html"):
+            body = self._with_client(body, base_path, generation)
+        self._send(status, content_type, body, head)
+
+    def _with_client(self, html: bytes, base_path: str, generation: int) -> bytes:
+        if not self.server.live_reload:
+            return html
+        tag = (
+            f'<script src="{base_path}{LIVERELOAD}.js" data-events="{base_path}{LIVERELOAD}" '
+            f'data-generation="{generation}"></script>\n'
+        ).encode()
+        ends = list(_BODY_END.finditer(html))
+        at = ends[-1].start() if ends else len(html)
+        return html[:at] + tag + html[at:]
+
+    def _no_site_yet(self, base_path: str, generation: int, head: bool) -> None:
+        """Before the first build that could be served: say why, and reload when there is one."""
+        messages = "\n".join(self.server.state.snapshot()["messages"]) or "The site is being built."
+        page = (
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Site not built</title></head>"
+            f"<body><h1>The site could not be built</h1><pre>{_escape(messages)}</pre></body></html>"
+        ).encode()
+        self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/html; charset=utf-8", self._with_client(page, base_path, generation), head)
+
+    def _live_reload(self, name: str, head: bool) -> None:
+        if name == LIVERELOAD + ".js":
+            return self._send(HTTPStatus.OK, "text/javascript; charset=utf-8", CLIENT_SCRIPT, head)
+        if name == LIVERELOAD + ".json":
+            return self._send(HTTPStatus.OK, "application/json", json.dumps(self.server.state.snapshot()).encode(), head)
+        if name != LIVERELOAD or head:
+            return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"404 Not Found\n", head)
+        self._event_stream()
+
+    def _event_stream(self) -> None:
+        """Server-Sent Events: the state now, then again after every build, until either side leaves."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        state = self.server.state
+        sent = None
+        try:
+            self.wfile.write(b"retry: 500\n\n")
+            while True:
+                with state.changed:
+                    if state.closed:
+                        return
+                    now = state.snapshot()
+                    if now == sent:
+                        state.changed.wait(KEEPALIVE_SECONDS)
+                        now = state.snapshot()
+                if state.closed:
+                    return
+                message = f"event: state\ndata: {json.dumps(now)}\n\n" if now != sent else ": keep-alive\n\n"
+                self.wfile.write(message.encode())
+                self.wfile.flush()
+                sent = now
+        except (ConnectionError, OSError):
+            return  # the page was closed or reloaded
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _send(self, status: HTTPStatus, content_type: str, body: bytes, head: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache")  # always revalidate: the files change under the browser
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+def resolve(root: Path, base_path: str, raw_path: str) -> Path | Redirect | None:
+    """The file GitHub Pages would serve for a request path (still percent-encoded), a
+    redirect, or None for 404. Nothing outside `root` is ever returned."""
+    if _ENCODED_SEPARATOR.search(raw_path):
+        return None
+    path = unquote(raw_path)
+    if "\\" in path or "\x00" in path:
+        return None
+    if path in ("/", base_path.rstrip("/")) and path != base_path:
+        return Redirect(base_path)
+    if not path.startswith(base_path):
+        return None
+    parts = path[len(base_path):].split("/")
+    if any(part in (".", "..") for part in parts):
+        return None
+    target = root.joinpath(*[part for part in parts if part])
+    if parts[-1] == "":
+        target = target / "index.html"
+    elif target.is_dir():
+        return Redirect(raw_path + "/")
+    elif not target.is_file() and target.with_name(target.name + ".html").is_file():
+        target = target.with_name(target.name + ".html")  # GitHub Pages serves /about from about.html
+    real_root = root.resolve()
+    try:
+        inside = target.resolve().is_relative_to(real_root)
+    except OSError:
+        return None
+    return target if inside and target.is_file() else None
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Preview:
+    """`serve`: build, serve, watch, rebuild, reload. `start()` returns once the site is served."""
+
+    def __init__(self, options: BuildOptions, host: str = "127.0.0.1", port: int | None = 0,
+                 poll: bool = False, live_reload: bool = True):
+        self.options = options
+        self.state = LiveState()
+        self.server = bind_server(host, port, self.state, live_reload)
+        self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
+        self.slots = (self.work / "a", self.work / "b")
+        self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
+        self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
+        self.last_outcome: BuildOutcome | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.server.server_address[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.server.port}{self.state.base_path}"
+
+    @property
+    def rebuilds(self) -> int:
+        return self.session.rebuilds
+
+    def start(self) -> None:
+        try:
+            self.session.start_watching()
+            self.rebuild(verb="Built")
+            self._serving.start()
+            self.session.start_rebuilding()
+        except BaseException:
+            self.stop()
+            raise
+
+    def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
+        """Build into the folder not being served; serve it if the build is good."""
+        slot = self.slots[1] if self.state.root == self.slots[0] else self.slots[0]
+        outcome = run_build(replace(self.options, out_dir=slot))
+        print_outcome(outcome, verb)
+        if outcome.ok or (outcome.report is not None and self.state.root is None):
+            # The first site is served even with invalid articles: better than none.
+            self.state.publish(slot, self._base_path(), outcome.messages)
+        else:
+            self.state.fail(outcome.messages)
+        self.last_outcome = outcome
+        return outcome
+
+    def _base_path(self) -> str:
+        try:
+            return load_config(self.options.site_dir, self.options.base_url).base_path
+        except ConfigError:
+            return self.state.base_path  # site.toml broke after the build; its own rebuild will say so
+
+    def stop(self) -> None:
+        self.session.stop()
+        self.state.close()
+        if self._serving.is_alive():
+            self.server.shutdown()
+        self.server.server_close()
+        shutil.rmtree(self.work, ignore_errors=True)
