@@ -9,6 +9,7 @@ from pathlib import Path
 import jinja2
 
 from .config import SiteConfig
+from .markup import rebase_links
 from .routes import Page, SitePlan
 
 
@@ -37,6 +38,7 @@ class Renderer:
         tz = config.tz
         self.env.filters["date"] = lambda dt: _display_date(dt.astimezone(tz))
         self.env.filters["isodate"] = lambda dt: dt.astimezone(tz).isoformat()
+        self.env.filters["rebase"] = lambda html: rebase_links(html, config.base_path)
         self.env.globals.update(
             site=config,
             nav_topics=plan.nav_topics,
