@@ -9,11 +9,13 @@ from pathlib import Path
 from . import __version__
 from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
+from .deploy import DeployError, DeployOptions, DeployReport, deploy
 from .render import RenderError
 from .routes import PlanError
 from .writer import WriteError
 
 EXIT_OK, EXIT_INVALID_CONTENT, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = EXIT_INVALID_CONTENT  # a push or template failed: 1, like invalid content
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,21 +36,26 @@ def _parser() -> argparse.ArgumentParser:
     b = site_command("build", "build the site into SITE/_site (or -o OUT)")
     b.add_argument("-o", "--output", type=Path, metavar="OUT", help="output folder (default: SITE/_site)")
     site_command("check", "validate every article and the site plan; write nothing")
+
+    d = commands.add_parser(
+        "deploy",
+        help="build for production and publish as a new commit on a branch (GitHub Pages)",
+        description="Build SITE for production (no drafts or future stories) and commit it, with "
+        ".nojekyll and CNAME, on top of REMOTE/BRANCH, then push. Your checkout is not touched.",
+    )
+    d.add_argument("site", nargs="?", default=".", type=Path, help="site folder (default: .)")
+    d.add_argument("--remote", default="origin", help="git remote to publish to (default: origin)")
+    d.add_argument("--branch", default="gh-pages", help="branch to publish to (default: gh-pages)")
+    d.add_argument("-m", "--message", help="commit message")
+    d.add_argument("--dry-run", action="store_true", help="build and say what would change; commit nothing")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    options = BuildOptions(
-        site_dir=args.site,
-        out_dir=getattr(args, "output", None),
-        drafts=args.drafts,
-        future=args.future,
-        base_url=args.base_url,
-    )
-    run = {"build": lambda: build(options), "check": lambda: check(options)}[args.command]
+    command = {"build": _build_or_check, "check": _build_or_check, "deploy": _deploy}[args.command]
     try:
-        report = run()
+        return command(args)
     except (ConfigError, PlanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -56,10 +63,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("The previous site was left as it was.", file=sys.stderr)
         return EXIT_INVALID_CONTENT
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("\nInterrupted; the previous site was left as it was.", file=sys.stderr)
         return 130
+
+
+def _build_or_check(args: argparse.Namespace) -> int:
+    options = BuildOptions(
+        site_dir=args.site,
+        out_dir=getattr(args, "output", None),
+        drafts=args.drafts,
+        future=args.future,
+        base_url=args.base_url,
+    )
+    report = (check if args.command == "check" else build)(options)
     return finish(report, "Checked" if args.command == "check" else "Built")
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    report = deploy(DeployOptions(args.site, args.remote, args.branch, args.message, args.dry_run))
+    code = finish(report.build, "Built")
+    if code != EXIT_OK:
+        print("error: not deployed: fix the errors above and deploy again", file=sys.stderr)
+        return code
+    print(deploy_summary(report, args.dry_run))
+    return EXIT_OK
+
+
+def deploy_summary(report: DeployReport, dry_run: bool) -> str:
+    if not report.changed:
+        return f"Nothing changed since the last deploy: {report.target} is up to date, no commit made."
+    changes = ", ".join(f"{n} {name}" for name, n in report.changes.items())
+    if dry_run:
+        return f"Dry run: would commit {report.files} files to {report.target} ({changes}); nothing was pushed."
+    return f"Deployed {report.files} files to {report.target} in commit {report.commit[:10]} ({changes})."
 
 
 def finish(report: BuildReport, verb: str) -> int:
