@@ -12,6 +12,7 @@ from .config import ConfigError
 from .deploy import DeployError, DeployOptions, DeployReport, deploy
 from .render import RenderError
 from .routes import PlanError
+from .scaffold import init_site
 from .writer import WriteError
 
 EXIT_OK, EXIT_INVALID_CONTENT, EXIT_USAGE = 0, 1, 2
@@ -48,12 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--branch", default="gh-pages", help="branch to publish to (default: gh-pages)")
     d.add_argument("-m", "--message", help="commit message")
     d.add_argument("--dry-run", action="store_true", help="build and say what would change; commit nothing")
+
+    i = commands.add_parser(
+        "init", help="create a new site: settings, an example story, a GitHub Pages workflow",
+        description="Create a new site in DIR: site.toml, content/ with an example story, .gitignore and "
+        "a GitHub Actions workflow that publishes on GitHub Pages. Existing files are never overwritten.",
+    )
+    i.add_argument("dir", nargs="?", default=".", type=Path, help="folder for the new site (default: .)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"build": _build_or_check, "check": _build_or_check, "deploy": _deploy}[args.command]
+    command = {"build": _build_or_check, "check": _build_or_check, "deploy": _deploy, "init": _init}[args.command]
     try:
         return command(args)
     except (ConfigError, PlanError) as exc:
@@ -90,6 +98,13 @@ def _deploy(args: argparse.Namespace) -> int:
         print("error: not deployed: fix the errors above and deploy again", file=sys.stderr)
         return code
     print(deploy_summary(report, args.dry_run))
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    created = init_site(args.dir)
+    print(f"Created a site in {args.dir}: {', '.join(created)}")
+    print(f"Next: site-builder build {args.dir}, then see \"Publish on GitHub Pages\" in the README.")
     return EXIT_OK
 
 

@@ -29,7 +29,7 @@ def test_python_dash_m_builds_and_summarises(tmp_path):
 def test_help_lists_the_commands():
     proc = subprocess.run([sys.executable, "-m", "site_builder", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
-    for command in ("build", "check"):
+    for command in ("build", "check", "deploy", "init"):
         assert command in proc.stdout
 
 
