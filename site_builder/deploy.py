@@ -54,6 +54,8 @@ class DeployReport:
 def deploy(options: DeployOptions) -> DeployReport:
     """Raises ConfigError for what the user must set up, DeployError for git failures.
     A build with invalid articles is reported and not deployed (commit stays None)."""
+    if not options.site_dir.is_dir():
+        raise ConfigError(f"{options.site_dir}: no such folder")
     config = load_config(options.site_dir)
     if not config.base_url:
         raise ConfigError(
@@ -67,9 +69,12 @@ def deploy(options: DeployOptions) -> DeployReport:
 
     with tempfile.TemporaryDirectory(prefix="site-builder-deploy-") as tmp:
         out = Path(tmp) / "site"
-        report = DeployReport(build(BuildOptions(options.site_dir, out_dir=out)), target)
+        # Fresh (an empty folder outside the repository, so nothing stale) and for production.
+        report = DeployReport(build(BuildOptions(options.site_dir, out, drafts=False, future=False)), target)
         if report.build.errors:
             return report
+        # Only the branch route needs these two, so deploy adds them rather than every build:
+        # Actions publishes the artifact without Jekyll and keeps the domain in the settings.
         (out / ".nojekyll").write_bytes(b"")  # serve the files as they are, no Jekyll
         if config.cname:
             (out / "CNAME").write_text(config.cname + "\n", encoding="ascii")
