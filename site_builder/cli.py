@@ -9,13 +9,16 @@ from pathlib import Path
 from . import __version__
 from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
+from .deploy import DeployError, DeployOptions, DeployReport, deploy
 from .render import RenderError
 from .routes import PlanError
+from .scaffold import init_site
 from .server import PortInUseError, Preview
 from .watch import WatchError, wait_for_interrupt, watch_output
 from .writer import WriteError
 
 EXIT_OK, EXIT_INVALID_CONTENT, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = EXIT_INVALID_CONTENT  # a push or template failed: 1, like invalid content
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,23 +46,34 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--poll", action="store_true", help="poll for changes (network and container mounts)")
     s.add_argument("--no-reload", dest="live_reload", action="store_false", help="do not reload browsers")
+
+    d = commands.add_parser(
+        "deploy",
+        help="build for production and publish as a new commit on a branch (GitHub Pages)",
+        description="Build SITE for production (no drafts or future stories) and commit it, with "
+        ".nojekyll and CNAME, on top of REMOTE/BRANCH, then push. Your checkout is not touched.",
+    )
+    d.add_argument("site", nargs="?", default=".", type=Path, help="site folder (default: .)")
+    d.add_argument("--remote", default="origin", help="git remote to publish to (default: origin)")
+    d.add_argument("--branch", default="gh-pages", help="branch to publish to (default: gh-pages)")
+    d.add_argument("-m", "--message", help="commit message")
+    d.add_argument("--dry-run", action="store_true", help="build and say what would change; commit nothing")
+
+    i = commands.add_parser(
+        "init", help="create a new site: settings, an example story, a GitHub Pages workflow",
+        description="Create a new site in DIR: site.toml, content/ with an example story, .gitignore and "
+        "a GitHub Actions workflow that publishes on GitHub Pages. Existing files are never overwritten.",
+    )
+    i.add_argument("dir", nargs="?", default=".", type=Path, help="folder for the new site (default: .)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    options = BuildOptions(
-        site_dir=args.site,
-        out_dir=getattr(args, "output", None),
-        drafts=args.drafts,
-        future=args.future,
-        base_url=args.base_url,
-    )
-    if args.command == "serve" or getattr(args, "watch", False):
-        return watch(args, options)
-    run = {"build": lambda: build(options), "check": lambda: check(options)}[args.command]
+    handlers = {"build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init}
+    command = handlers[args.command]
     try:
-        report = run()
+        return command(args)
     except (ConfigError, PlanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -67,10 +81,56 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("The previous site was left as it was.", file=sys.stderr)
         return EXIT_INVALID_CONTENT
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("\nInterrupted; the previous site was left as it was.", file=sys.stderr)
         return 130
+
+
+def _build_options(args: argparse.Namespace) -> BuildOptions:
+    return BuildOptions(
+        site_dir=args.site,
+        out_dir=getattr(args, "output", None),
+        drafts=args.drafts,
+        future=args.future,
+        base_url=args.base_url,
+    )
+
+
+def _build_or_check(args: argparse.Namespace) -> int:
+    if getattr(args, "watch", False):
+        return watch(args)
+    options = _build_options(args)
+    report = (check if args.command == "check" else build)(options)
     return finish(report, "Checked" if args.command == "check" else "Built")
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    report = deploy(DeployOptions(args.site, args.remote, args.branch, args.message, args.dry_run))
+    code = finish(report.build, "Built")
+    if code != EXIT_OK:
+        print("error: not deployed: fix the errors above and deploy again", file=sys.stderr)
+        return code
+    print(deploy_summary(report, args.dry_run))
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    created = init_site(args.dir)
+    print(f"Created a site in {args.dir}: {', '.join(created)}")
+    print(f"Next: site-builder build {args.dir}, then see \"Publish on GitHub Pages\" in the README.")
+    return EXIT_OK
+
+
+def deploy_summary(report: DeployReport, dry_run: bool) -> str:
+    if not report.changed:
+        return f"Nothing changed since the last deploy: {report.target} is up to date, no commit made."
+    changes = ", ".join(f"{n} {name}" for name, n in report.changes.items())
+    if dry_run:
+        return f"Dry run: would commit {report.files} files to {report.target} ({changes}); nothing was pushed."
+    return f"Deployed {report.files} files to {report.target} in commit {report.commit[:10]} ({changes})."
 
 
 def finish(report: BuildReport, verb: str) -> int:
@@ -82,8 +142,9 @@ def finish(report: BuildReport, verb: str) -> int:
     return EXIT_INVALID_CONTENT if report.errors else EXIT_OK
 
 
-def watch(args: argparse.Namespace, options: BuildOptions) -> int:
+def watch(args: argparse.Namespace) -> int:
     """`serve` and `build --watch`: run until Ctrl-C; build errors are shown, never fatal."""
+    options = _build_options(args)
     try:
         if args.command == "build":
             watch_output(options, poll=args.poll)

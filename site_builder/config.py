@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ class SiteConfig:
     timezone: str = "UTC"
     paginate: int = 20
     permalink: str = "/{year}/{month}/{day}/{slug}/"
+    cname: str = ""  # custom domain for GitHub Pages; `deploy` writes it to CNAME
 
     @property
     def base_path(self) -> str:
@@ -105,6 +107,19 @@ def _validate(config: SiteConfig, source: str) -> None:
             f"such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\"."
         ) from None
     _validate_permalink(config.permalink, source)
+    if config.cname and not _is_hostname(config.cname):
+        raise ConfigError(
+            f"{source}: 'cname' must be a bare host name such as \"news.example.com\" "
+            f"(no scheme, path or port), got {config.cname!r}."
+        )
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
+
+
+def _is_hostname(value: str) -> bool:
+    labels = value.split(".")
+    return len(value) <= 253 and len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def _validate_permalink(pattern: str, source: str) -> None:

@@ -30,10 +30,33 @@ def render_markdown(text: str) -> str:
     if not text.strip():
         return ""
     html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    return _sanitise(html)
+
+
+def rebase_links(html: str, base_path: str) -> str:
+    """Put root-relative href/src of a sanitised body ("/topics/ai/") under the base path.
+
+    Bodies are read before any base path is known, so this runs at render time. nh3 parses
+    the HTML again and hands us each attribute: no pattern-matching on markup, and the
+    result is sanitised exactly like the original.
+    """
+    if base_path == "/" or not html:
+        return html
+
+    def rebase(element: str, attribute: str, value: str) -> str:
+        if attribute in ("href", "src") and value.startswith("/") and not value.startswith("//"):
+            return base_path + value[1:]
+        return value
+
+    return _sanitise(html, rebase)
+
+
+def _sanitise(html: str, attribute_filter=None) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=attribute_filter,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     ).strip()

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from . import feeds
 from .config import SiteConfig
+from .markup import rebase_links
 from .routes import ATOM, JSON_FEED, Page, SitePlan
 
 
@@ -44,6 +45,7 @@ class Renderer:
         self.env.filters["date"] = self.display_date
         self.env.filters["isodate"] = self.iso_date
         self.env.filters["jsonld"] = jsonld
+        self.env.filters["rebase"] = lambda html: rebase_links(html, config.base_path)
         self.env.globals.update(
             site=config,
             nav_topics=plan.nav_topics,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def test_python_dash_m_builds_and_summarises(tmp_path):
 def test_help_lists_the_commands():
     proc = subprocess.run([sys.executable, "-m", "site_builder", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
-    for command in ("build", "check"):
+    for command in ("build", "check", "deploy", "init"):
         assert command in proc.stdout
 
 
@@ -73,14 +74,15 @@ def test_installed_wheel_builds_a_site_anywhere(wheel, tmp_path):
         check=True, timeout=300,
     )
     site = make_site(tmp_path / "elsewhere", {"content/a.md": article("Installed", "https://example.com/i")})
+    outside = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # a checkout on it would win
     proc = subprocess.run(
         [str(env_dir / "bin" / "site-builder"), "build", str(site)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, env=outside,
     )
     assert proc.returncode == 0, proc.stderr
     located = subprocess.run(
         [str(python), "-c", "import site_builder.theme as t; print(t.default_theme_dir())"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env=outside,
     ).stdout.strip()
     assert located.startswith(str(env_dir)), located  # the wheel's theme, not the checkout's
     assert (site / "_site" / "assets" / "site.css").is_file()

@@ -173,6 +173,7 @@ def test_permalink_and_pagination_settings(tmp_path, run):
         ('permalink = "/{author}/{slug}/"', "unknown field {author}"),
         ('base_url = "example.com"', "'base_url' must be an absolute http(s) URL"),
         ("title = ", "not valid TOML"),
+        ('cname = "https://news.example.com/"', "'cname' must be a bare host name"),
     ],
 )
 def test_config_errors_exit_2_with_a_fix(tmp_path, run, toml, message):

