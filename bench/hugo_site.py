@@ -67,7 +67,6 @@ term = ["html", "rss"]
 
 [related]
 includeNewer = true
-threshold = 1
 toLower = true
   [[related.indices]]
   name = "topics"

@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +38,10 @@ from hugo_site import BASE_URL, PAGER_SIZE, Conversion, convert_site  # noqa: E4
 from site_builder.content import find_article_files, read_article  # noqa: E402
 
 SEED = 467  # the corpus generator's default; a corpus is named by (count, seed)
-SUMMARY = re.compile(
-    r"Built (?P<articles>\d+) articles, (?P<pages>\d+) pages"
-    r"(?:, (?P<written>\d+) written, (?P<removed>\d+) removed)?"
-    r", (?P<errors>\d+) errors?(?:, (?P<warnings>\d+) warnings?)? in (?P<seconds>[\d.]+) s"
-)
+# The build's last line, e.g. "Built 3586 articles, 4654 pages, 4655 written, 0 removed,
+# 0 errors in 10.33 s". Read as "<number> <word>" pairs, so a new count does not break it.
+SUMMARY = re.compile(r"^Built (?P<counts>\d+ articles?,.*) in (?P<seconds>[\d.]+) s\s*$", re.MULTILINE)
+COUNT = re.compile(r"(\d+) (\w+)")
 ARTICLE_PAGE = re.compile(r"^\d{4}/\d{2}/\d{2}/[^/]+/index\.html$")
 
 
@@ -57,23 +57,76 @@ def progress(message: str) -> None:
 @dataclass(frozen=True)
 class Run:
     wall: float  # seconds, Popen to reaped
-    cpu: float  # user + system seconds of the child (and its own children, if it waits for them)
-    max_rss_mb: float  # the child's own peak resident set size
+    cpu: float  # user + system seconds of the child and of the children it reaped (its workers)
+    max_rss_mb: float  # peak resident set of the child, or of its largest reaped child if bigger
+    tree_pss_mb: float | None  # sampled peak of the summed PSS of the child and its descendants
     returncode: int
     output: str  # stdout + stderr
 
 
+class TreeMemorySampler(threading.Thread):
+    """Samples the proportional set size (PSS) summed over a process and its descendants.
+
+    ru_maxrss is one process's peak (for a reaped child, the larger of its own and its
+    largest child's), so a build that forks workers uses more than it shows. PSS splits
+    the pages forked workers share, so the sum does not count them twice. Sampling every
+    `interval` seconds can miss a short spike. Linux only; elsewhere the peak is None.
+    """
+
+    def __init__(self, root: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.peak_kb: int | None = 0 if Path("/proc/self/smaps_rollup").exists() else None
+        self._finished = threading.Event()
+
+    def run(self) -> None:
+        while self.peak_kb is not None and not self._finished.is_set():
+            self.peak_kb = max(self.peak_kb, sum(map(_pss_kb, _process_tree(self.root))))
+            self._finished.wait(self.interval)
+
+    def stop(self) -> float | None:
+        self._finished.set()
+        self.join()
+        return None if self.peak_kb is None else self.peak_kb / 1024
+
+
+def _process_tree(root: int) -> list[int]:
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass  # exited meanwhile
+    return tree
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # exited meanwhile, or a zombie
+    return 0
+
+
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run cmd to completion; wall time and the child's own rusage via os.wait4."""
+    """Run cmd to completion; wall time, the child's rusage via os.wait4, sampled tree memory."""
     with tempfile.TemporaryFile() as out:  # a file, not a pipe: no deadlock on big output
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        sampler = TreeMemorySampler(proc.pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        tree_pss_mb = sampler.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, text)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, tree_pss_mb, proc.returncode, text)
 
 
 # -- site-builder -------------------------------------------------------------------------
@@ -82,6 +135,7 @@ class BuildRun:
     run: Run
     articles: int
     pages: int
+    rendered: int | None  # pages rendered, when the summary line says
     written: int | None
     removed: int | None
     internal_seconds: float  # the time the build reports in its summary line
@@ -102,6 +156,10 @@ class Scenario:
     @property
     def max_rss_mb(self) -> float:
         return max(r.run.max_rss_mb for r in self.runs)
+
+    @property
+    def tree_pss_mb(self) -> float | None:
+        return _peak(r.run.tree_pss_mb for r in self.runs)
 
     def values(self, name: str) -> str:
         """One field across the runs: '12' when they agree, '12/14/12' when not."""
@@ -128,15 +186,19 @@ class SiteBuilderBench:
 
     def build(self) -> BuildRun:
         run = run_measured(self.cmd, self.env)
-        match = SUMMARY.search(run.output)
-        if run.returncode != 0 or not match:
+        matches = list(SUMMARY.finditer(run.output))
+        if run.returncode != 0 or not matches:
             raise BenchError(
-                f"site-builder build of {self.site} failed (exit {run.returncode}):\n{run.output[-3000:]}"
+                f"site-builder build of {self.site} failed (exit {run.returncode}, "
+                f"{'with' if matches else 'no'} summary line):\n{run.output[-3000:]}"
             )
-        if int(match["errors"]):
+        counts = {word.rstrip("s"): int(n) for n, word in COUNT.findall(matches[-1]["counts"])}
+        if counts.get("error", 0) or "article" not in counts or "page" not in counts:
             raise BenchError(f"site-builder reported errors building {self.site}:\n{run.output[-3000:]}")
-        number = lambda key: int(match[key]) if match[key] is not None else None  # noqa: E731
-        return BuildRun(run, int(match["articles"]), int(match["pages"]), number("written"), number("removed"), float(match["seconds"]))
+        return BuildRun(
+            run, counts["article"], counts["page"], counts.get("rendered"), counts.get("written"),
+            counts.get("removed"), float(matches[-1]["seconds"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -211,7 +273,9 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
 def report(label: str, what: str, b: BuildRun) -> None:
     progress(
         f"{label} site-builder {what}: {b.run.wall:.2f} s wall, {b.run.cpu:.2f} s CPU, "
-        f"{b.run.max_rss_mb:.0f} MB, {b.pages} pages, {b.written} written"
+        f"{memory(b.run.max_rss_mb, b.run.tree_pss_mb)} MB, {b.pages} pages, "
+        + (f"{b.rendered} rendered, " if b.rendered is not None else "")
+        + f"{b.written} written"
     )
 
 
@@ -268,6 +332,20 @@ class HugoResult:
     def max_rss_mb(self) -> float:
         return max(r.max_rss_mb for r in self.runs)
 
+    @property
+    def tree_pss_mb(self) -> float | None:
+        return _peak(r.tree_pss_mb for r in self.runs)
+
+
+def _peak(values) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def memory(rss: float, pss: float | None) -> str:
+    """'peak RSS of one process / sampled peak PSS of the process tree', in MB."""
+    return f"{rss:.0f} / {pss:.0f}" if pss is not None else f"{rss:.0f} / -"
+
 
 def bench_hugo(binary: Path, site: Path, hugo_dir: Path, repeat: int, label: str) -> HugoResult:
     started = time.perf_counter()
@@ -286,7 +364,7 @@ def bench_hugo(binary: Path, site: Path, hugo_dir: Path, repeat: int, label: str
         if run.returncode != 0:
             raise BenchError(f"hugo build of {hugo_dir} failed (exit {run.returncode}):\n{run.output[-3000:]}")
         runs.append(run)
-        progress(f"{label} Hugo cold {i + 1}/{repeat}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {run.max_rss_mb:.0f} MB")
+        progress(f"{label} Hugo cold {i + 1}/{repeat}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {memory(run.max_rss_mb, run.tree_pss_mb)} MB")
     html_files, files = count_files(out)
     article_pages = verify_hugo_output(out, conversion)
     return HugoResult(conversion, runs, html_files, files, article_pages)
@@ -327,7 +405,14 @@ class SizeResult:
     hugo: HugoResult | None
 
 
-def machine_lines(hugo: str | None) -> list[str]:
+def load_average() -> str:
+    try:
+        return "%.2f" % os.getloadavg()[0]
+    except OSError:
+        return "?"
+
+
+def machine_lines(hugo: str | None, load_before: str) -> list[str]:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -348,6 +433,7 @@ def machine_lines(hugo: str | None) -> list[str]:
     return [
         f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {cpu}, nproc {usable} (of {os.cpu_count()}){memory}, {platform.system()} {platform.release()}",
+        f"- Load average (1 min): {load_before} at start, {load_average()} at end; other work on the machine slows every number and adds noise",
         f"- Python {platform.python_version()} ({sys.executable})",
         f"- site-builder: commit {commit or '?'}{' + uncommitted changes in site_builder/templates/static' if dirty else ''}",
         f"- Hugo: {hugo}" if hugo else "- Hugo: not run (--no-hugo)",
@@ -358,32 +444,36 @@ def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def render_report(results: list[SizeResult], repeat: int, hugo: str | None, total_seconds: float) -> str:
+def render_report(results: list[SizeResult], repeat: int, hugo: str | None, total_seconds: float, load_before: str) -> str:
     lines = ["# Build benchmark: site-builder vs Hugo", ""]
-    lines += machine_lines(hugo)
+    lines += machine_lines(hugo, load_before)
+    rendered = any(b.rendered is not None for r in results for s in (r.ours.cold, r.ours.noop, r.ours.edit) for b in s.runs)
     lines += [
         f"- Corpus: tests/corpus.py, seed {SEED}; median of {repeat} run(s) per number; "
         f"whole run {total_seconds / 60:.1f} min",
         "",
         "## site-builder",
         "",
-        "| corpus | published | cold s | no-op s | one edit s | peak RSS MB | pages | files written (cold / no-op / edit) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| corpus | published | cold s | no-op s | one edit s | peak MB (RSS / tree PSS) | pages | files written (cold / no-op / edit) |"
+        + (" pages rendered (cold / no-op / edit) |" if rendered else ""),
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" + (" --- |" if rendered else ""),
     ]
     for r in results:
         o = r.ours
+        scenarios = (o.cold, o.noop, o.edit)
         lines.append(
             f"| {r.size} | {o.cold.values('articles')} | {o.cold.wall:.2f} | {o.noop.wall:.2f} ({pct(o.noop.wall, o.cold.wall)}) "
             f"| {o.edit.wall:.2f} ({pct(o.edit.wall, o.cold.wall)}) "
-            f"| {max(o.cold.max_rss_mb, o.noop.max_rss_mb, o.edit.max_rss_mb):.0f} | {o.cold.values('pages')} "
+            f"| {memory(max(s.max_rss_mb for s in scenarios), _peak(s.tree_pss_mb for s in scenarios))} | {o.cold.values('pages')} "
             f"| {o.cold.values('written')} / {o.noop.values('written')} / {o.edit.values('written')} |"
+            + (f" {o.cold.values('rendered')} / {o.noop.values('rendered')} / {o.edit.values('rendered')} |" if rendered else "")
         )
     if any(r.hugo for r in results):
         lines += [
             "",
             "## Cold build: site-builder vs Hugo",
             "",
-            "| corpus | our cold s | our CPU s | our peak RSS MB | our files (HTML) | Hugo cold s | Hugo CPU s | Hugo peak RSS MB | Hugo files (HTML) | Hugo article pages | **Hugo cold / our cold** |",
+            "| corpus | our cold s | our CPU s | our peak MB (RSS / tree PSS) | our files (HTML) | Hugo cold s | Hugo CPU s | Hugo peak MB (RSS / tree PSS) | Hugo files (HTML) | Hugo article pages | **Hugo cold / our cold** |",
             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in results:
@@ -391,20 +481,23 @@ def render_report(results: list[SizeResult], repeat: int, hugo: str | None, tota
                 continue
             o, h = r.ours, r.hugo
             lines.append(
-                f"| {r.size} | {o.cold.wall:.2f} | {o.cold.cpu:.2f} | {o.cold.max_rss_mb:.0f} | {o.files} ({o.html_files}) "
-                f"| {h.wall:.2f} | {h.cpu:.2f} | {h.max_rss_mb:.0f} | {h.files} ({h.html_files}) | {h.article_pages} "
+                f"| {r.size} | {o.cold.wall:.2f} | {o.cold.cpu:.2f} | {memory(o.cold.max_rss_mb, o.cold.tree_pss_mb)} | {o.files} ({o.html_files}) "
+                f"| {h.wall:.2f} | {h.cpu:.2f} | {memory(h.max_rss_mb, h.tree_pss_mb)} | {h.files} ({h.html_files}) | {h.article_pages} "
                 f"| **{h.wall / o.cold.wall:.2f}** |"
             )
     lines += ["", "## Notes", ""]
     lines += [
         "- Times are wall-clock seconds of a fresh process (interpreter start-up and imports included), "
-        "median of the runs; CPU s is user + system time of that process. Peak RSS is the process's "
-        "own maximum resident set (`os.wait4`), the largest seen across its runs.",
+        "median of the runs; CPU s is user + system time of that process and the worker processes it "
+        "reaped (`os.wait4`). Peak MB: RSS is the largest single process's maximum resident set (`ru_maxrss`); "
+        "tree PSS is the summed proportional set size of the process and all its workers, sampled every 0.1 s "
+        "(shared pages counted once); both the largest across the runs.",
         "- cold: no output folder and no cache. no-op: the same build again, nothing changed. one edit: one "
         "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
         "then a build; percentages are of our cold time.",
         "- Ratio > 1 means site-builder's cold build is faster than Hugo's. Hugo uses every core "
-        "(compare the CPU columns on multi-core machines); site-builder's CPU s above its wall s means it does too.",
+        "(compare the CPU columns); site-builder's CPU s above its wall s means it does too, "
+        "and CPU s well below wall s means the build waits (disk, fsync, other load).",
         "- The Hugo site is a port of the same corpus and layouts, not the same bytes; see bench/README.md for "
         "what differs (RSS instead of Atom, taxonomy URLs, 'More on' ranking, ...).",
     ]
@@ -444,6 +537,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-hugo", action="store_true", help="measure site-builder only")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results.md", help="Markdown report to write (default: bench/results.md)")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder with the generated sites")
+    parser.add_argument("--workdir", type=Path, help="where to make the temp folder (default: the system temp dir); "
+                        "its disk is part of what is measured")
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -456,10 +551,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), load_average()
     hugo_binary = None if args.no_hugo else find_hugo(allow_install=True)
     hugo = f"{hugo_version(hugo_binary)} ({hugo_binary})" if hugo_binary else None
-    work = Path(tempfile.mkdtemp(prefix="site-builder-bench-"))
+    work = Path(tempfile.mkdtemp(prefix="site-builder-bench-", dir=args.workdir))
     progress(f"work folder {work}; sizes {args.sizes}, repeat {args.repeat}, Hugo {'off' if args.no_hugo else hugo}")
     results = []
     try:
@@ -487,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"sites kept in {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    text = render_report(results, args.repeat, hugo, time.perf_counter() - started)
+    text = render_report(results, args.repeat, hugo, time.perf_counter() - started, load_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import __version__
+from .cache import FORMAT, BuildState, CachedFile, file_digest, load_state, save_state, state_key
 from .config import ConfigError, SiteConfig, load_config
 from .content import find_article_files, is_ignored_name, read_article
+from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .models import Article, Problem
+from .parallel import map_chunks
 from .render import Renderer
 from .routes import SitePlan, plan_site
 from .theme import default_theme_dir
@@ -40,6 +45,7 @@ class BuildReport:
     articles: int = 0  # published on the site
     files: int = 0  # article files read
     pages: int = 0
+    rendered: int = 0  # pages whose inputs changed, so they were rendered again
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     write: WriteResult | None = None
@@ -56,7 +62,7 @@ class BuildReport:
     def summary(self, verb: str = "Built") -> str:
         parts = [f"{verb} {self.articles} articles", f"{self.pages} pages"]
         if self.write is not None:
-            parts.append(f"{len(self.write.written)} written, {len(self.write.removed)} removed")
+            parts.append(f"{self.rendered} rendered, {len(self.write.written)} written, {len(self.write.removed)} removed")
         parts.append(_plural(len(self.errors), "error"))
         if self.warnings:
             parts.append(_plural(len(self.warnings), "warning"))
@@ -73,78 +79,208 @@ class Model:
     articles: tuple[Article, ...]  # to publish, newest first
     files: int
     problems: tuple[Problem, ...]
+    digests: dict  # article source -> hash of its file
+
+
+class Builder:
+    """Builds one site, remembering what it did (BuildState) so the next build only redoes
+    what changed. `build`, `check`, `serve`, `build --watch` and `deploy` all use it; the
+    long-running ones keep one Builder, the others load its state from SITE/.cache/."""
+
+    def __init__(self, options: BuildOptions, cache: str = "read-write"):
+        """cache: "read-write" (CLI builds), "read" (start from SITE/.cache/ but keep the
+        state in memory only: the preview server), "off" (deploy: a fresh build)."""
+        self.options = options
+        self.cache = cache
+        self.state: BuildState | None = None
+
+    # -- READ + MODEL --------------------------------------------------------------
+    def load_model(self) -> Model:
+        options = self.options
+        site_dir = options.site_dir
+        if not site_dir.is_dir():
+            raise ConfigError(f"{site_dir}: no such folder")
+        config = load_config(site_dir, options.base_url)
+        content_dir = site_dir / "content"
+        if not content_dir.is_dir():
+            raise ConfigError(
+                f"{site_dir}: no content/ folder here; run this in a site folder, "
+                f"or create content/ with article files (.md, .txt, .markdown)"
+            )
+        state = self._state(state_key(config.timezone))
+        files = self._read(content_dir, config, state)
+        problems = [p for cached in files for p in cached.result.problems]
+        read = [cached.result.article for cached in files if cached.result.article is not None]
+        unique, duplicates = drop_duplicate_urls(read)
+        problems.extend(duplicates)
+        now = options.now or datetime.now(timezone.utc)
+        published = newest_first(select_published(unique, now, options.drafts, options.future))
+        digests = {c.result.article.source: c.digest for c in files if c.result.article is not None}
+        return Model(config, tuple(published), len(files), tuple(problems), digests)
+
+    def _state(self, key: tuple) -> BuildState:
+        if self.state is None or self.state.key != key:
+            self.state = load_state(self.options.site_dir, key) if self.cache != "off" else BuildState(key)
+            if self.state.key != key:
+                self.state = BuildState(key)
+        return self.state
+
+    def _read(self, content_dir: Path, config: SiteConfig, state: BuildState) -> list[CachedFile]:
+        """Every article file; unchanged ones (same size and mtime, or same bytes) from the
+        cache, the rest parsed, across processes when there are many."""
+        site_dir = self.options.site_dir
+        current: dict[str, CachedFile] = {}
+        to_parse: list[tuple[str, str, int, int, str]] = []
+        for path in find_article_files(content_dir):
+            rel = str(path.relative_to(site_dir))
+            try:
+                stat = path.stat()
+            except OSError:
+                continue  # deleted while we looked
+            cached = state.files.get(rel)
+            if cached and (cached.size, cached.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+                current[rel] = cached
+                continue
+            try:
+                digest = file_digest(path.read_bytes())
+            except OSError:
+                digest = ""  # unreadable: let the reader say why
+            if cached and digest and cached.digest == digest:
+                current[rel] = CachedFile(stat.st_size, stat.st_mtime_ns, digest, cached.result)
+            else:
+                to_parse.append((str(path), rel, stat.st_size, stat.st_mtime_ns, digest))
+        tz = config.tz
+        for chunk in map_chunks(lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items], to_parse):
+            for (_, rel, size, mtime_ns, digest), result in chunk:
+                current[rel] = CachedFile(size, mtime_ns, digest, result)
+        state.files = current
+        return [current[rel] for rel in sorted(current)]
+
+    # -- the commands ----------------------------------------------------------------
+    def check(self) -> BuildReport:
+        """Validate everything a build would, write nothing."""
+        started = time.perf_counter()
+        model = self.load_model()
+        plan = plan_site(model.articles, model.config)
+        return BuildReport(
+            articles=len(model.articles),
+            files=model.files,
+            pages=len(plan.pages),
+            problems=list(model.problems),
+            seconds=time.perf_counter() - started,
+        )
+
+    def build(self, publish_with_errors: bool = True) -> BuildReport:
+        """publish_with_errors=False leaves the output untouched when an article is invalid
+        (the preview keeps showing the last good site)."""
+        started = time.perf_counter()
+        options = self.options
+        model = self.load_model()
+        if not publish_with_errors and any(p.severity == "error" for p in model.problems):
+            return BuildReport(
+                articles=len(model.articles), files=model.files, problems=list(model.problems),
+                seconds=time.perf_counter() - started,
+            )
+        _refuse_dangerous_output(options)
+        plan = plan_site(model.articles, model.config)
+        statics = collect_static(options.site_dir)
+        templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
+        asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
+        build_options = {"drafts": options.drafts, "future": options.future}
+        renderer = Renderer(model.config, plan, templates, asset_versions, build_options)
+        site_wide = site_wide_fingerprint(
+            FORMAT, __version__, model.config, build_options, asset_versions,
+            plan.nav_topics, plan.topics, plan.feeds, _template_bytes(templates),
+        )
+        fingerprints = Fingerprinter(model.digests, site_wide)
+
+        state = self.state
+        out = options.output
+        if state.output_dir != str(out):
+            state.reset_outputs()  # the remembered pages describe another folder
+        writer = SiteWriter(out)
+        try:
+            new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out)
+            _write_static(writer, plan, statics)
+            result = writer.commit(previous=state.outputs if state.output_dir == str(out) else None)
+        except BaseException:
+            writer.abort()  # the previous site stays as it was
+            raise
+        state.pages, state.outputs, state.output_dir = new_pages, writer.produced, str(out)
+        self._save()
+        return BuildReport(
+            articles=len(model.articles),
+            files=model.files,
+            pages=len(plan.pages),
+            rendered=rendered,
+            problems=list(model.problems),
+            notes=_notes(model.config),
+            write=result,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _save(self) -> None:
+        if self.cache == "read-write" and self.state is not None:
+            save_state(self.options.site_dir, self.state)
 
 
 def load_model(options: BuildOptions) -> Model:
-    """READ + MODEL: every article file, validated; the ones to publish, ordered."""
-    site_dir = options.site_dir
-    if not site_dir.is_dir():
-        raise ConfigError(f"{site_dir}: no such folder")
-    config = load_config(site_dir, options.base_url)
-    content_dir = site_dir / "content"
-    if not content_dir.is_dir():
-        raise ConfigError(
-            f"{site_dir}: no content/ folder here; run this in a site folder, "
-            f"or create content/ with article files (.md, .txt, .markdown)"
-        )
-    problems: list[Problem] = []
-    read = []
-    files = find_article_files(content_dir)
-    for path in files:
-        result = read_article(path, str(path.relative_to(site_dir)), config.tz)
-        problems.extend(result.problems)
-        if result.article is not None:
-            read.append(result.article)
-    unique, duplicates = drop_duplicate_urls(read)
-    problems.extend(duplicates)
-    now = options.now or datetime.now(timezone.utc)
-    published = newest_first(select_published(unique, now, options.drafts, options.future))
-    return Model(config, tuple(published), len(files), tuple(problems))
+    """READ + MODEL without touching the cache (for tools that only want the articles)."""
+    return Builder(options, cache="off").load_model()
 
 
 def check(options: BuildOptions) -> BuildReport:
-    """Validate everything a build would, write nothing."""
-    started = time.perf_counter()
-    model = load_model(options)
-    plan = plan_site(model.articles, model.config)
-    return BuildReport(
-        articles=len(model.articles),
-        files=model.files,
-        pages=len(plan.pages),
-        problems=list(model.problems),
-        seconds=time.perf_counter() - started,
-    )
+    return Builder(options).check()
 
 
 def build(options: BuildOptions) -> BuildReport:
-    started = time.perf_counter()
-    model = load_model(options)
-    _refuse_dangerous_output(options)
-    plan = plan_site(model.articles, model.config)
-    statics = collect_static(options.site_dir)
-    renderer = Renderer(
-        model.config,
-        plan,
-        [options.site_dir / "templates", default_theme_dir() / "templates"],
-        {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()},
-        {"drafts": options.drafts, "future": options.future},
-    )
-    writer = SiteWriter(options.output)
-    try:
-        write_site(writer, plan, renderer, statics)
-        result = writer.commit()
-    except BaseException:
-        writer.abort()  # the previous site stays as it was
-        raise
-    return BuildReport(
-        articles=len(model.articles),
-        files=model.files,
-        pages=len(plan.pages),
-        problems=list(model.problems),
-        notes=_notes(model.config),
-        write=result,
-        seconds=time.perf_counter() - started,
-    )
+    return Builder(options).build()
+
+
+def _write_pages(writer, plan, renderer, fingerprints, state, out) -> tuple[dict[str, str], int]:
+    """Render the pages whose inputs changed (or whose file is missing); keep the rest."""
+    new_pages: dict[str, str] = {}
+    to_render: list[int] = []
+    for index, page in enumerate(plan.pages):
+        fingerprint = fingerprints.page(page)
+        rel = page.output
+        if fingerprint is not None:
+            new_pages[rel] = fingerprint
+        if fingerprint is not None and state.pages.get(rel) == fingerprint and os.path.isfile(out / rel):
+            writer.keep(rel)
+        else:
+            to_render.append(index)
+
+    def render(indices):
+        # In a worker this writes into the shared staging folder and reports back.
+        local = SiteWriter.for_worker(writer)
+        for i in indices:
+            page = plan.pages[i]
+            local.add(page.output, renderer.render(page).encode("utf-8"))
+        return local.result.written, local.result.unchanged, sorted(local.produced)
+
+    for written, unchanged, produced in map_chunks(render, to_render):
+        writer.merge(written, unchanged, produced)
+    return new_pages, len(to_render)
+
+
+def _write_static(writer: SiteWriter, plan: SitePlan, statics: dict[str, bytes]) -> None:
+    page_outputs = {page.output for page in plan.pages}
+    for rel, data in statics.items():
+        if rel in page_outputs:
+            raise ConfigError(f"static/{rel} would overwrite a generated page; rename or remove it")
+        writer.add(rel, data)
+
+
+def _template_bytes(folders: list[Path]) -> list[tuple[str, bytes]]:
+    """Every template file, so editing any of them re-renders the pages."""
+    found = []
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    found.append((str(path), path.read_bytes()))
+    return found
 
 
 def _notes(config: SiteConfig) -> list[str]:
@@ -155,17 +291,6 @@ def _notes(config: SiteConfig) -> list[str]:
         "sitemap.xml, canonical link or og:url; add base_url = \"https://example.com/\" to "
         "site.toml (or pass --base-url) for absolute URLs"
     ]
-
-
-def write_site(writer: SiteWriter, plan: SitePlan, renderer: Renderer, statics: dict[str, bytes]) -> None:
-    page_outputs = {page.output for page in plan.pages}
-    for rel in statics:
-        if rel in page_outputs:
-            raise ConfigError(f"static/{rel} would overwrite a generated page; rename or remove it")
-    for page in plan.pages:
-        writer.add(page.output, renderer.render(page).encode("utf-8"))
-    for rel, data in statics.items():
-        writer.add(rel, data)
 
 
 def collect_static(site_dir: Path) -> dict[str, bytes]:

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .builder import BuildOptions, BuildReport, build
+from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError, load_config
 
 FALLBACK_NAME, FALLBACK_EMAIL = "site-builder", "site-builder@users.noreply.github.com"
@@ -69,8 +69,10 @@ def deploy(options: DeployOptions) -> DeployReport:
 
     with tempfile.TemporaryDirectory(prefix="site-builder-deploy-") as tmp:
         out = Path(tmp) / "site"
-        # Fresh (an empty folder outside the repository, so nothing stale) and for production.
-        report = DeployReport(build(BuildOptions(options.site_dir, out, drafts=False, future=False)), target)
+        # Fresh (an empty folder outside the repository, no cache: nothing stale, nothing
+        # written into the checkout) and for production.
+        production = BuildOptions(options.site_dir, out, drafts=False, future=False)
+        report = DeployReport(Builder(production, cache="off").build(), target)
         if report.build.errors:
             return report
         # Only the branch route needs these two, so deploy adds them rather than every build:

@@ -1,9 +1,10 @@
 """SERVE: preview a site over HTTP while its author edits it, reloading browsers.
 
-`Preview` builds the site with the ordinary builder into one of two folders, serves the
-other: the last good build. A clean build swaps which folder is served (one assignment, so
-a request sees one whole build or the next, never a mix) and tells browsers to reload; a
-failed one leaves the last good site served and shows its errors in an overlay. Pages are
+`Preview` keeps one ordinary Builder (so a rebuild redoes only what the change touched)
+building into a private folder, and holds requests while a build runs, so a request sees
+one whole build or the next, never a mix. A clean build tells browsers to reload; a build
+with errors leaves the last good site as it is (the builder writes nothing then) and shows
+its errors in an overlay. Pages are
 served the way GitHub Pages serves the built folder: under the base path of base_url,
 index.html for folders, 404.html for the rest. Only served HTML gets the live-reload
 script; the files the builder writes never do.
@@ -26,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .builder import BuildOptions
+from .builder import BuildOptions, Builder
 from .config import ConfigError, load_config
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
 
@@ -61,6 +62,7 @@ class LiveState:
     messages: list[str] = field(default_factory=list)  # errors of the newest build
     closed: bool = False
     changed: threading.Condition = field(default_factory=threading.Condition)
+    building: threading.Lock = field(default_factory=threading.Lock)  # held while files change
 
     def publish(self, root: Path, base_path: str, messages: list[str]) -> None:
         with self.changed:
@@ -152,7 +154,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def _file(self, path: Path, base_path: str, generation: int, head: bool, status=HTTPStatus.OK) -> None:
         try:
-            body = path.read_bytes()
+            with self.server.state.building:  # never a file from a build still being written
+                body = path.read_bytes()
         except OSError:
             return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"404 Not Found\n", head)
         content_type = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
@@ -282,7 +285,7 @@ class Preview:
         self.state = LiveState()
         self.server = bind_server(host, port, self.state, live_reload)
         self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
-        self.slots = (self.work / "a", self.work / "b")
+        self.builder = Builder(replace(options, out_dir=self.work / "site"), cache="read")
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
         self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
         self.last_outcome: BuildOutcome | None = None
@@ -308,13 +311,14 @@ class Preview:
             raise
 
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
-        """Build into the folder not being served; serve it if the build is good."""
-        slot = self.slots[1] if self.state.root == self.slots[0] else self.slots[0]
-        outcome = run_build(replace(self.options, out_dir=slot))
+        """Rebuild; serve the result and reload browsers if the build is good."""
+        first = self.state.root is None
+        with self.state.building:
+            # The first site is built even with invalid articles: better than none.
+            outcome = run_build(self.builder, publish_with_errors=first)
         print_outcome(outcome, verb)
-        if outcome.ok or (outcome.report is not None and self.state.root is None):
-            # The first site is served even with invalid articles: better than none.
-            self.state.publish(slot, self._base_path(), outcome.messages)
+        if outcome.ok or (outcome.report is not None and first):
+            self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
         else:
             self.state.fail(outcome.messages)
         self.last_outcome = outcome

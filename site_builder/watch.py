@@ -32,7 +32,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .builder import BuildOptions, BuildReport, build
+from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError
 from .content import is_ignored_name
 from .render import RenderError
@@ -85,10 +85,10 @@ class BuildOutcome:
         return [str(problem) for problem in self.report.errors] if self.report else []
 
 
-def run_build(options: BuildOptions) -> BuildOutcome:
-    """`builder.build`, with every failure turned into an outcome instead of an exception."""
+def run_build(builder: Builder, publish_with_errors: bool = True) -> BuildOutcome:
+    """`Builder.build`, with every failure turned into an outcome instead of an exception."""
     try:
-        return BuildOutcome(report=build(options))
+        return BuildOutcome(report=builder.build(publish_with_errors))
     except _BUILD_ERRORS as exc:
         return BuildOutcome(error=f"error: {exc}")
     except OSError as exc:  # e.g. a file deleted while the build read it; the next build follows
@@ -288,14 +288,15 @@ def wait_for_interrupt() -> None:
 def watch_output(options: BuildOptions, poll: bool = False) -> None:
     """`build --watch`: build into the output folder now and after every change, until Ctrl-C."""
     output = options.output
+    builder = Builder(options)  # one builder: each rebuild redoes only what changed
 
     def rebuild() -> None:
-        print_outcome(run_build(options))
+        print_outcome(run_build(builder))
 
     session = WatchedBuild(options.site_dir, rebuild, poll, ignore=(output, output.with_name(output.name + STAGING_SUFFIX)))
     session.start_watching()
     try:
-        print_outcome(run_build(options), "Built")
+        print_outcome(run_build(builder), "Built")
         session.start_rebuilding()
         print(f"Watching {options.site_dir} for changes (press Ctrl-C to stop)", flush=True)
         wait_for_interrupt()

@@ -1,24 +1,29 @@
-"""WRITE: put a complete new site in place of the old one, atomically.
+"""WRITE: bring the output folder to exactly the new build's files, without ever showing
+a half-built site, and without touching files whose bytes did not change.
 
-A build writes into a staging folder beside the output: files whose bytes did not change
-are hard-linked from the current output (no rewrite, same mtime), new or changed files
-are written. Only when every file is staged does the staging folder replace the output,
-in one atomic exchange of the two folders (Linux renameat2), or two renames elsewhere.
-So a failed or killed build leaves the previous site untouched, and files that no page
-produced any more (orphans) are gone because they were never staged.
+New and changed files are written into a staging folder beside the output while the
+build runs; the output itself is not touched, so a build that fails or is killed leaves
+the previous site as it was. When everything is staged:
+- a first build renames the staging folder into place (one atomic step);
+- later builds write a journal (the renames and deletions to do), then move each staged
+  file over its old version (os.replace: readers see the old file or the new one, never
+  a partial one) and delete orphans. Should that last, short step be interrupted, the
+  next build finds the journal and finishes it before anything else.
+Files no page produced any more are orphans and are removed; unchanged files keep their
+bytes and their mtime.
 """
 
 from __future__ import annotations
 
-import ctypes
+import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 STAGING_SUFFIX = ".staging"
-OLD_SUFFIX = ".previous"
+JOURNAL = ".site-builder-journal.json"
 
 
 class WriteError(Exception):
@@ -39,79 +44,149 @@ class WriteResult:
 def safe_relative(rel: str) -> PurePosixPath:
     """An output path that cannot climb out of the output folder."""
     path = PurePosixPath(rel)
-    if path.is_absolute() or any(part in ("..", "") for part in path.parts) or "\\" in rel or "\x00" in rel:
+    if path.is_absolute() or any(part in ("..", "", ".") for part in path.parts) or "\\" in rel or "\x00" in rel:
         raise WriteError(f"refusing to write outside the output folder: {rel!r}")
     return path
 
 
 class SiteWriter:
-    """Stage files with `add`, then `commit()` swaps them in; `abort()` discards them."""
+    """Stage files with `add` (or `keep` an unchanged one), then `commit()`; `abort()`
+    discards the staged files and leaves the output as it was."""
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self.staging = out_dir.with_name(out_dir.name + STAGING_SUFFIX)
         self.result = WriteResult()
-        self._staged: set[str] = set()
-        _recover_interrupted_swap(out_dir)
+        self.produced: set[str] = set()
+        self._dirs: set[Path] = set()
+        finish_interrupted_commit(out_dir)
         if self.staging.exists():
-            shutil.rmtree(self.staging)  # left by a build that was killed
+            shutil.rmtree(self.staging)  # left by a build that was killed while rendering
         self.staging.mkdir(parents=True)
 
-    def add(self, rel: str, data: bytes) -> None:
-        rel_path = safe_relative(rel)
-        key = str(rel_path)
-        if key in self._staged:
+    @classmethod
+    def for_worker(cls, parent: SiteWriter) -> SiteWriter:
+        """A writer staging into `parent`'s staging folder (from a worker process, or the
+        same process); its results are handed to parent.merge()."""
+        worker = cls.__new__(cls)
+        worker.out_dir, worker.staging = parent.out_dir, parent.staging
+        worker.result, worker.produced, worker._dirs = WriteResult(), set(), set()
+        return worker
+
+    def _claim(self, rel: str) -> PurePosixPath:
+        path = safe_relative(rel)
+        key = str(path)
+        if key in self.produced:
             raise WriteError(f"two sources write {key}")
-        self._staged.add(key)
-        target = self.staging / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        current = self.out_dir / rel_path
-        if _same_bytes(current, data):
-            try:
-                os.link(current, target)
-                self.result.unchanged += 1
-                return
-            except OSError:
-                pass  # e.g. a file system without hard links: write a copy instead
+        self.produced.add(key)
+        return path
+
+    def add(self, rel: str, data: bytes) -> bool:
+        """Stage `data` for `rel` unless the output already holds exactly these bytes.
+        Returns whether anything was written."""
+        path = self._claim(rel)
+        if _same_bytes(self.out_dir / path, data):
+            self.result.unchanged += 1
+            return False
+        target = self.staging / path
+        parent = target.parent
+        if parent not in self._dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(parent)
         target.write_bytes(data)
-        self.result.written.append(key)
+        self.result.written.append(str(path))
+        return True
 
-    def add_file(self, rel: str, source: Path) -> None:
-        self.add(rel, source.read_bytes())
+    def keep(self, rel: str) -> None:
+        """The build knows this file is unchanged without rendering it."""
+        self._claim(rel)
+        self.result.unchanged += 1
 
-    def commit(self) -> WriteResult:
-        self.result.removed = sorted(
-            rel for rel in _files_below(self.out_dir) if rel not in self._staged
-        )
-        if not self.result.changed and self.out_dir.is_dir():
-            shutil.rmtree(self.staging)  # nothing to do: leave the output exactly as it is
-            return self.result
-        _fsync_tree(self.staging)
-        if self.out_dir.exists():
-            if not _exchange(self.staging, self.out_dir):
-                old = self.out_dir.with_name(self.out_dir.name + OLD_SUFFIX)
-                if old.exists():
-                    shutil.rmtree(old)
-                os.rename(self.out_dir, old)
-                os.rename(self.staging, self.out_dir)
-                self.staging = old
-            shutil.rmtree(self.staging)  # now holds the previous site
-        else:
-            os.rename(self.staging, self.out_dir)
+    def merge(self, written: Iterable[str], unchanged: int, produced: Iterable[str]) -> None:
+        """Results of files staged by worker processes into the same staging folder."""
+        for rel in produced:
+            self._claim(rel)
+        self.result.written.extend(written)
+        self.result.unchanged += unchanged
+
+    def commit(self, previous: Iterable[str] | None = None) -> WriteResult:
+        """`previous`: the files the last build produced, if known; else the output is listed."""
+        existing = set(previous) if previous is not None else set(_files_below(self.out_dir))
+        self.result.removed = sorted(rel for rel in existing if rel not in self.produced)
         self.result.written.sort()
+        if not self.out_dir.exists():
+            os.rename(self.staging, self.out_dir)
+            return self.result
+        if self.result.changed:
+            journal = {"written": self.result.written, "removed": self.result.removed}
+            _write_atomically(self.staging / JOURNAL, json.dumps(journal).encode())
+            _apply(self.out_dir, self.staging, journal)
+        shutil.rmtree(self.staging, ignore_errors=True)
         return self.result
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def finish_interrupted_commit(out_dir: Path) -> None:
+    """A journal in the staging folder means a commit was cut short: complete it."""
+    staging = out_dir.with_name(out_dir.name + STAGING_SUFFIX)
+    journal_file = staging / JOURNAL
+    if journal_file.is_file():
+        try:
+            journal = json.loads(journal_file.read_text())
+        except ValueError:
+            journal = None  # torn journal: it was never complete, so nothing was applied
+        if journal is not None:
+            _apply(out_dir, staging, journal)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _apply(out_dir: Path, staging: Path, journal: dict) -> None:
+    made: set[Path] = set()
+    for rel in journal["written"]:
+        source, target = staging / rel, out_dir / rel
+        if not source.exists():
+            continue  # already moved before the interruption
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        os.replace(source, target)
+    for rel in journal["removed"]:
+        target = out_dir / rel
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            pass
+        _remove_empty_parents(target.parent, out_dir)
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty
+        folder = folder.parent
+
+
 def _same_bytes(path: Path, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
-            return False
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size != len(data):
+                return False
+            return handle.read() == data
     except OSError:
         return False
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
 
 
 def _files_below(root: Path) -> Iterator[str]:
@@ -120,39 +195,3 @@ def _files_below(root: Path) -> Iterator[str]:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             yield str(PurePosixPath(Path(dirpath, name).relative_to(root)))
-
-
-def _fsync_tree(root: Path) -> None:
-    """Not every file: only directories, so the renames are durable; the data follows."""
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-try:
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _renameat2 = _libc.renameat2
-    _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-except (OSError, AttributeError):  # not Linux/glibc
-    _renameat2 = None
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two folders in one atomic step; False where the system cannot."""
-    if _renameat2 is None:
-        return False
-    result = _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return result == 0
-
-
-def _recover_interrupted_swap(out_dir: Path) -> None:
-    """If a build died between the two fallback renames, put the previous site back."""
-    old = out_dir.with_name(out_dir.name + OLD_SUFFIX)
-    if old.is_dir() and not out_dir.exists():
-        os.rename(old, out_dir)
-    elif old.is_dir():
-        shutil.rmtree(old)

@@ -1,0 +1,73 @@
+"""A page's input fingerprint: a hash of everything its template is given.
+
+Two builds that give a page the same fingerprint render the same bytes, so the second
+may skip rendering it. The fingerprint covers the page's whole context (every story,
+link, topic and pagination it shows: stories by the hash of their file, which covers
+every field) plus a site-wide part (all template files, site.toml, static file
+versions, the site's navigation and options, the code version). That is more than a
+page strictly reads, never less: a change anywhere it could look rebuilds it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+
+from .models import Article
+from .routes import Entry, Page
+
+
+class Fingerprinter:
+    def __init__(self, article_digests: Mapping[str, str], site_wide: str):
+        self._articles = article_digests  # article source -> digest of its file
+        self._site_wide = site_wide
+        self._entries: dict[int, str] = {}
+
+    def page(self, page: Page) -> str | None:
+        """None when the page holds something we cannot fingerprint: it always renders."""
+        parts = [self._site_wide, page.path, page.template]
+        try:
+            self._add(parts, page.context)
+        except TypeError:
+            return None
+        return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+    def _add(self, parts: list[str], value) -> None:
+        if isinstance(value, Entry):
+            token = self._entries.get(id(value))
+            if token is None:
+                token = self._entries[id(value)] = "E" + self._articles[value.article.source] + repr(
+                    (value.path, value.topics, value.source)
+                )
+            parts.append(token)
+        elif isinstance(value, Article):
+            parts.append("A" + self._articles[value.source])
+        elif isinstance(value, (str, int, float, bool, type(None), datetime)):
+            parts.append(repr(value))
+        elif isinstance(value, Mapping):
+            for key in sorted(value):
+                parts.append(key)
+                self._add(parts, value[key])
+        elif isinstance(value, (tuple, list)):
+            parts.append("(")
+            for item in value:
+                self._add(parts, item)
+            parts.append(")")
+        elif isinstance(value, Page):  # pages listed by another page (the sitemap)
+            parts.append(repr((value.path, value.lastmod)))
+        elif dataclasses.is_dataclass(value):
+            parts.append(type(value).__name__)
+            for f in dataclasses.fields(value):
+                self._add(parts, getattr(value, f.name))
+        else:  # an unknown kind of value: the page must always render, never go stale
+            raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def site_wide_fingerprint(*parts: object) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else repr(part).encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
