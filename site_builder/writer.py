@@ -125,6 +125,8 @@ class SiteWriter:
         return self.result
 
     def abort(self) -> None:
+        if (self.staging / JOURNAL).exists():
+            return  # the commit had begun: the next build finishes it from the journal
         shutil.rmtree(self.staging, ignore_errors=True)
 
 

@@ -1,0 +1,197 @@
+"""Incremental builds: a rebuild redoes only what changed, and its output is always the
+same, byte for byte, as a fresh full build (Hugo's rebuild tests, Lektor's "a second build
+builds nothing", and a hypothesis state machine of random edits)."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import hypothesis.strategies as st
+from conftest import article, make_site
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from site_builder.builder import BuildOptions, Builder
+from site_builder.cache import CACHE_DIR, CACHE_FILE
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def fresh_build(site: Path, out: Path) -> dict[str, bytes]:
+    shutil.rmtree(out, ignore_errors=True)
+    Builder(BuildOptions(site, out), cache="off").build()
+    return files(out)
+
+
+def story(n: int, title: str | None = None, topics=("AI",), day: int = 1) -> str:
+    return article(title or f"Story number {n}", f"https://example.com/{n}", f"2024-05-{day:02d}T10:00:00Z", topics)
+
+
+def small_site(tmp_path: Path, count: int = 30) -> Path:
+    topics = [("AI",), ("Cloud", "AI"), ("Robotics",)]
+    return make_site(tmp_path / "site", {
+        "site.toml": 'paginate = 5\nbase_url = "https://news.example/"\n',
+        **{f"content/{n:02d}.md": story(n, topics=topics[n % 3], day=1 + n % 28) for n in range(count)},
+    })
+
+
+def test_second_build_renders_and_writes_nothing(tmp_path):
+    site = small_site(tmp_path)
+    first = Builder(BuildOptions(site)).build()
+    assert first.rendered == first.pages
+    second = Builder(BuildOptions(site)).build()  # a new process would do exactly this
+    assert (second.rendered, second.write.written, second.write.removed) == (0, [], [])
+
+
+def test_title_edit_rerenders_only_the_pages_that_show_it(tmp_path):
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site))
+    builder.build()
+    (site / "content/07.md").write_text(story(7, "A brand new headline", topics=("Cloud", "AI"), day=8))
+    report = builder.build()
+    written = set(report.write.written)
+    # its new page; listings that show it; stories whose "More on" shows it; feeds; sitemap
+    assert "2024/05/08/a-brand-new-headline/index.html" in written
+    assert report.write.removed == ["2024/05/08/story-number-7/index.html"]
+    assert {"feed.xml", "feed.json", "sitemap.xml"} <= written
+    assert any(w.startswith("topics/cloud/") for w in written)
+    assert not any(w.startswith("topics/robotics/") for w in written)
+    assert report.rendered == len(written) < report.pages / 2
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_template_change_rerenders_pages_using_it(tmp_path):
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site))
+    builder.build()
+    make_site(site, {"templates/404.html": "{% extends 'base.html' %}{% block main %}<h1>Gone</h1>{% endblock %}"})
+    report = builder.build()
+    assert report.write.written == ["404.html"]  # every page re-rendered; only one changed
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_a_damaged_or_foreign_cache_means_a_full_build(tmp_path):
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    cache = site / CACHE_DIR / CACHE_FILE
+    cache.write_bytes(b"\x80\x04 not a pickle at all")
+    report = Builder(BuildOptions(site)).build()
+    assert report.rendered == report.pages and report.write.written == []
+    state = pickle.loads(cache.read_bytes())
+    state.key = ("format", "0.0.0-older")  # as if written by another version
+    cache.write_bytes(pickle.dumps(state))
+    assert Builder(BuildOptions(site)).build().rendered == report.pages
+
+
+def test_a_deleted_output_file_is_written_again(tmp_path):
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    (site / "_site/topics/index.html").unlink()
+    report = Builder(BuildOptions(site)).build()
+    assert report.write.written == ["topics/index.html"]
+
+
+def test_an_interrupted_commit_is_finished_by_the_next_build(tmp_path, monkeypatch):
+    from site_builder import writer
+
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    (site / "content/03.md").write_text(story(3, "Renamed while the power failed", topics=("Robotics",), day=4))
+    real_replace, moved = writer.os.replace, []
+
+    def dying_replace(source, target):
+        if len(moved) == 2 and "staging" in str(source):
+            raise KeyboardInterrupt  # the process dies halfway through the renames
+        moved.append(target)
+        real_replace(source, target)
+
+    monkeypatch.setattr(writer.os, "replace", dying_replace)
+    try:
+        Builder(BuildOptions(site)).build()
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(writer.os, "replace", real_replace)
+    assert (site / "_site.staging" / writer.JOURNAL).exists()
+    Builder(BuildOptions(site)).build()
+    assert not (site / "_site.staging").exists()
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+TITLES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(str.strip)
+TOPICS = st.lists(st.sampled_from(["AI", "ai", "Cloud", "C++", "C#", "Robotics", "Open Source"]), min_size=0, max_size=3)
+
+
+class EditSession(RuleBasedStateMachine):
+    """Random edits; after each, an incremental build (through the on-disk cache, as the
+    CLI does, and through a long-lived Builder, as serve does) equals a fresh build."""
+
+    @initialize()
+    def start(self):
+        import tempfile
+
+        self.root = Path(tempfile.mkdtemp(prefix="sb-incremental-"))
+        self.site = small_site(self.root, count=12)
+        self.next_id = 100
+        self.live = Builder(BuildOptions(self.site, self.root / "live"), cache="read")
+
+    def teardown(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def articles(self) -> list[Path]:
+        return sorted((self.site / "content").glob("*.md"))
+
+    @precondition(lambda self: self.articles())
+    @rule(data=st.data(), title=TITLES, topics=TOPICS, day=st.integers(1, 28))
+    def edit(self, data, title, topics, day):
+        path = data.draw(st.sampled_from(self.articles()))
+        n = int(path.stem.split("-")[0]) if path.stem.split("-")[0].isdigit() else 0
+        path.write_text(story(n, title, tuple(topics), day))
+
+    @rule(title=TITLES, topics=TOPICS)
+    def add(self, title, topics):
+        self.next_id += 1
+        (self.site / f"content/{self.next_id}.md").write_text(story(self.next_id, title, tuple(topics)))
+
+    @precondition(lambda self: len(self.articles()) > 1)
+    @rule(data=st.data())
+    def delete(self, data):
+        data.draw(st.sampled_from(self.articles())).unlink()
+
+    @precondition(lambda self: self.articles())
+    @rule(data=st.data())
+    def rename(self, data):
+        path = data.draw(st.sampled_from(self.articles()))
+        path.rename(path.with_name(f"{path.stem}-moved.md"))
+
+    @rule(text=st.sampled_from(["", "<p>x</p>", "{{ site.title }} & more"]))
+    def change_template(self, text):
+        make_site(self.site, {"templates/404.html": "{% extends 'base.html' %}{% block main %}" + text + "{% endblock %}"})
+
+    @rule(paginate=st.integers(2, 6), title=st.sampled_from(["News", "Other News"]))
+    def change_config(self, paginate, title):
+        (self.site / "site.toml").write_text(f'paginate = {paginate}\ntitle = "{title}"\nbase_url = "https://news.example/"\n')
+
+    @rule(css=st.sampled_from(["body{}", "a{color:red}"]))
+    def change_static(self, css):
+        make_site(self.site, {"static/extra.css": css})
+
+    @invariant()
+    def incremental_equals_fresh(self):
+        if not hasattr(self, "site"):
+            return
+        Builder(BuildOptions(self.site)).build()
+        self.live.build()
+        fresh = fresh_build(self.site, self.root / "fresh")
+        assert files(self.site / "_site") == fresh
+        assert files(self.root / "live") == fresh
+
+
+TestEditSession = EditSession.TestCase
+TestEditSession.settings = settings(
+    max_examples=12, stateful_step_count=8, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
