@@ -473,8 +473,8 @@ def render_report(results: list[SizeResult], repeat: int, hugo: str | None, tota
             "",
             "## Cold build: site-builder vs Hugo",
             "",
-            "| corpus | our cold s | our CPU s | our peak MB (RSS / tree PSS) | our files (HTML) | Hugo cold s | Hugo CPU s | Hugo peak MB (RSS / tree PSS) | Hugo files (HTML) | Hugo article pages | **Hugo cold / our cold** |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| corpus | our cold s | our CPU s | our peak MB (RSS / tree PSS) | our files (HTML) | Hugo cold s | Hugo CPU s | Hugo peak MB (RSS / tree PSS) | Hugo files (HTML) | Hugo article pages | **Hugo cold / our cold** | Hugo CPU / our CPU |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for r in results:
             if not r.hugo:
@@ -483,7 +483,7 @@ def render_report(results: list[SizeResult], repeat: int, hugo: str | None, tota
             lines.append(
                 f"| {r.size} | {o.cold.wall:.2f} | {o.cold.cpu:.2f} | {memory(o.cold.max_rss_mb, o.cold.tree_pss_mb)} | {o.files} ({o.html_files}) "
                 f"| {h.wall:.2f} | {h.cpu:.2f} | {memory(h.max_rss_mb, h.tree_pss_mb)} | {h.files} ({h.html_files}) | {h.article_pages} "
-                f"| **{h.wall / o.cold.wall:.2f}** |"
+                f"| **{h.wall / o.cold.wall:.2f}** | {h.cpu / o.cold.cpu:.2f} |"
             )
     lines += ["", "## Notes", ""]
     lines += [
@@ -495,7 +495,7 @@ def render_report(results: list[SizeResult], repeat: int, hugo: str | None, tota
         "- cold: no output folder and no cache. no-op: the same build again, nothing changed. one edit: one "
         "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
         "then a build; percentages are of our cold time.",
-        "- Ratio > 1 means site-builder's cold build is faster than Hugo's. Hugo uses every core "
+        "- Ratio > 1 means site-builder's cold build is faster than Hugo's (the CPU ratio: uses less CPU; it is the steadier of the two when the machine is busy). Hugo uses every core "
         "(compare the CPU columns); site-builder's CPU s above its wall s means it does too, "
         "and CPU s well below wall s means the build waits (disk, fsync, other load).",
         "- The Hugo site is a port of the same corpus and layouts, not the same bytes; see bench/README.md for "

@@ -11,8 +11,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .cache import FORMAT, BuildState, CachedFile, file_digest, load_state, save_state, state_key
-from .config import ConfigError, SiteConfig, load_config
+from .cache import (
+    FORMAT,
+    BuildState,
+    CachedFile,
+    LastBuild,
+    file_digest,
+    load_last_build,
+    load_state,
+    save_last_build,
+    save_state,
+    state_key,
+)
+from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
 from .content import find_article_files, is_ignored_name, read_article
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .models import Article, Problem
@@ -80,6 +91,7 @@ class Model:
     files: int
     problems: tuple[Problem, ...]
     digests: dict  # article source -> hash of its file
+    next_change: datetime | None  # when the first scheduled (future) story goes live
 
 
 class Builder:
@@ -93,6 +105,8 @@ class Builder:
         self.options = options
         self.cache = cache
         self.state: BuildState | None = None
+        self.last: LastBuild | None = None
+        self._changed_files = False
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self) -> Model:
@@ -116,7 +130,8 @@ class Builder:
         now = options.now or datetime.now(timezone.utc)
         published = newest_first(select_published(unique, now, options.drafts, options.future))
         digests = {c.result.article.source: c.digest for c in files if c.result.article is not None}
-        return Model(config, tuple(published), len(files), tuple(problems), digests)
+        scheduled = [a.published for a in unique if a.published > now and not options.future]
+        return Model(config, tuple(published), len(files), tuple(problems), digests, min(scheduled, default=None))
 
     def _state(self, key: tuple) -> BuildState:
         if self.state is None or self.state.key != key:
@@ -153,6 +168,9 @@ class Builder:
         for chunk in map_chunks(lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items], to_parse):
             for (_, rel, size, mtime_ns, digest), result in chunk:
                 current[rel] = CachedFile(size, mtime_ns, digest, result)
+        self._changed_files = bool(to_parse) or current.keys() != state.files.keys() or any(
+            current[rel] is not state.files[rel] for rel in current
+        )
         state.files = current
         return [current[rel] for rel in sorted(current)]
 
@@ -175,6 +193,11 @@ class Builder:
         (the preview keeps showing the last good site)."""
         started = time.perf_counter()
         options = self.options
+        inputs = input_digest(options)
+        unchanged = self._unchanged_since_last_build(inputs)
+        if unchanged is not None:
+            unchanged.seconds = time.perf_counter() - started
+            return unchanged
         model = self.load_model()
         if not publish_with_errors and any(p.severity == "error" for p in model.problems):
             return BuildReport(
@@ -207,8 +230,7 @@ class Builder:
             writer.abort()  # the previous site stays as it was
             raise
         state.pages, state.outputs, state.output_dir = new_pages, writer.produced, str(out)
-        self._save()
-        return BuildReport(
+        report = BuildReport(
             articles=len(model.articles),
             files=model.files,
             pages=len(plan.pages),
@@ -216,12 +238,61 @@ class Builder:
             problems=list(model.problems),
             notes=_notes(model.config),
             write=result,
-            seconds=time.perf_counter() - started,
         )
+        self.last = LastBuild.of(report, inputs, model.next_change, out, writer.produced)
+        if result.changed or rendered or self._changed_files:
+            self._save()
+        elif self.cache == "read-write":
+            save_last_build(options.site_dir, self.last)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _unchanged_since_last_build(self, inputs: str) -> BuildReport | None:
+        """Lektor's "a second build builds nothing", in milliseconds: when no input file,
+        setting or scheduled story changed since the last build and its output is all
+        there, that build's report stands and nothing is read, planned or rendered."""
+        if self.cache == "off":
+            return None
+        if self.last is None:
+            self.last = load_last_build(self.options.site_dir)
+        last = self.last
+        if last is None or last.inputs != inputs or last.output_dir != str(self.options.output):
+            return None
+        now = self.options.now or datetime.now(timezone.utc)
+        if last.next_change is not None and now >= last.next_change:
+            return None
+        out = self.options.output
+        if not all(os.path.isfile(out / rel) for rel in last.outputs):
+            return None
+        return last.report()
 
     def _save(self) -> None:
         if self.cache == "read-write" and self.state is not None:
             save_state(self.options.site_dir, self.state)
+            if self.last is not None:
+                save_last_build(self.options.site_dir, self.last)
+
+
+def input_digest(options: BuildOptions) -> str:
+    """A hash of the size and mtime of every file a build reads (articles, templates,
+    static files, site.toml) and of the options: if it is unchanged, so is the site."""
+    site = options.site_dir
+    theme = default_theme_dir()
+    parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output)]
+    for folder in (site / "content", site / "templates", site / "static", theme / "templates", theme / "static"):
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in sorted(names):
+                try:
+                    stat = os.stat(os.path.join(root, name))
+                except OSError:
+                    continue
+                parts.append((root, name, stat.st_size, stat.st_mtime_ns))
+    try:
+        parts.append((site / CONFIG_FILE).read_bytes())
+    except OSError:
+        parts.append(None)
+    return site_wide_fingerprint(*parts)
 
 
 def load_model(options: BuildOptions) -> Model:

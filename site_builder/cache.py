@@ -14,16 +14,19 @@ missing is always rendered again.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from . import __version__
-from .models import ReadResult
+from .models import Problem, ReadResult
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
+LAST_BUILD_FILE = "last-build.json"
 FORMAT = 1  # bump when the layout of BuildState or of the model changes
 
 
@@ -66,16 +69,72 @@ def load_state(site_dir: Path, key: tuple) -> BuildState:
 
 
 def save_state(site_dir: Path, state: BuildState) -> None:
+    _save(site_dir, CACHE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _save(site_dir: Path, name: str, data: bytes) -> None:
     folder = site_dir / CACHE_DIR
     try:
         folder.mkdir(exist_ok=True)
-        (folder / ".gitignore").write_text("*\n") if not (folder / ".gitignore").exists() else None
-        temp = folder / f"{CACHE_FILE}.{os.getpid()}.tmp"
-        with open(temp, "wb") as handle:
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, folder / CACHE_FILE)
+        if not (folder / ".gitignore").exists():
+            (folder / ".gitignore").write_text("*\n")  # never committed by accident
+        temp = folder / f"{name}.{os.getpid()}.tmp"
+        temp.write_bytes(data)
+        os.replace(temp, folder / name)
     except OSError:
         pass  # a read-only site folder still builds; it just will not be faster next time
+
+
+@dataclass
+class LastBuild:
+    """The last build's inputs and result, small enough to check before anything else."""
+
+    inputs: str
+    next_change: datetime | None
+    output_dir: str
+    outputs: list[str]
+    counts: tuple[int, int, int]  # articles, files, pages
+    problems: list[Problem]
+    notes: list[str]
+    key: tuple = (FORMAT, __version__)
+
+    @classmethod
+    def of(cls, report, inputs: str, next_change, out: Path, outputs) -> LastBuild:
+        return cls(inputs, next_change, str(out), sorted(outputs),
+                   (report.articles, report.files, report.pages), list(report.problems), list(report.notes))
+
+    def report(self):
+        from .builder import BuildReport
+        from .writer import WriteResult
+
+        articles, files, pages = self.counts
+        return BuildReport(articles=articles, files=files, pages=pages, problems=list(self.problems),
+                           notes=list(self.notes), write=WriteResult(unchanged=len(self.outputs)))
+
+
+def save_last_build(site_dir: Path, last: LastBuild) -> None:
+    data = {
+        "key": list(last.key), "inputs": last.inputs, "output_dir": last.output_dir,
+        "next_change": last.next_change.isoformat() if last.next_change else None,
+        "outputs": last.outputs, "counts": list(last.counts), "notes": last.notes,
+        "problems": [[p.path, p.message, p.line, p.severity] for p in last.problems],
+    }
+    _save(site_dir, LAST_BUILD_FILE, json.dumps(data).encode())
+
+
+def load_last_build(site_dir: Path) -> LastBuild | None:
+    try:
+        data = json.loads((site_dir / CACHE_DIR / LAST_BUILD_FILE).read_bytes())
+        if tuple(data["key"]) != (FORMAT, __version__):
+            return None
+        return LastBuild(
+            data["inputs"],
+            datetime.fromisoformat(data["next_change"]) if data["next_change"] else None,
+            data["output_dir"], data["outputs"], tuple(data["counts"]),
+            [Problem(*p) for p in data["problems"]], data["notes"],
+        )
+    except Exception:  # missing, damaged or foreign: just do the build
+        return None
 
 
 def file_digest(data: bytes) -> str:

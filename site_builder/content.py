@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 
@@ -29,13 +30,12 @@ def is_ignored_name(name: str) -> bool:
 def find_article_files(content_dir: Path) -> list[Path]:
     """Every article file below content_dir, in a stable order; hidden folders skipped."""
     found = []
-    for path in content_dir.rglob("*"):
-        rel_parts = path.relative_to(content_dir).parts
-        if any(is_ignored_name(part) for part in rel_parts):
-            continue
-        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file():
-            found.append(path)
-    return sorted(found)
+    for folder, dirs, names in os.walk(content_dir):
+        dirs[:] = [d for d in dirs if not is_ignored_name(d)]  # never descend into .git etc.
+        for name in names:
+            if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES and not is_ignored_name(name):
+                found.append(os.path.join(folder, name))
+    return [Path(path) for path in sorted(found)]
 
 
 def read_article(path: Path, rel: str, tz: tzinfo) -> ReadResult:

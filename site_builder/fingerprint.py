@@ -15,8 +15,10 @@ import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 
-from .models import Article
-from .routes import Entry, Page
+from .models import Article, Provider
+from .routes import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef
+
+LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink}  # hold no stories inside
 
 
 class Fingerprinter:
@@ -57,6 +59,8 @@ class Fingerprinter:
             parts.append(")")
         elif isinstance(value, Page):  # pages listed by another page (the sitemap)
             parts.append(repr((value.path, value.lastmod)))
+        elif type(value) in LEAVES:
+            parts.append(repr(value))  # small frozen values: their repr shows every field
         elif dataclasses.is_dataclass(value):
             parts.append(type(value).__name__)
             for f in dataclasses.fields(value):

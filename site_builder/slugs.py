@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from anyascii import anyascii
@@ -12,6 +13,7 @@ _SYMBOL_WORDS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slugify(text: str, fallback: str = "story", max_length: int = MAX_SLUG_LENGTH) -> str:
     ascii_text = anyascii(text).lower().replace("'", "")  # "Europe's" -> "europes"
     for symbol, word in _SYMBOL_WORDS.items():

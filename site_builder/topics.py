@@ -3,6 +3,7 @@ pagination and "more on this topic". Each runs once per build; templates only re
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ def select_published(
     ]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_url(url: str) -> str:
     """The identity of a story's URL: scheme and host are case-insensitive, fragments ignored."""
     parts = urlsplit(url.strip())

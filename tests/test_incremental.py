@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from site_builder.builder import BuildOptions, Builder
-from site_builder.cache import CACHE_DIR, CACHE_FILE
+from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -77,14 +77,37 @@ def test_template_change_rerenders_pages_using_it(tmp_path):
 def test_a_damaged_or_foreign_cache_means_a_full_build(tmp_path):
     site = small_site(tmp_path)
     Builder(BuildOptions(site)).build()
-    cache = site / CACHE_DIR / CACHE_FILE
-    cache.write_bytes(b"\x80\x04 not a pickle at all")
+    for cached in (site / CACHE_DIR).iterdir():
+        cached.write_bytes(b"\x80\x04 not a pickle, not json")
     report = Builder(BuildOptions(site)).build()
     assert report.rendered == report.pages and report.write.written == []
-    state = pickle.loads(cache.read_bytes())
+    state = pickle.loads((site / CACHE_DIR / CACHE_FILE).read_bytes())
     state.key = ("format", "0.0.0-older")  # as if written by another version
-    cache.write_bytes(pickle.dumps(state))
+    (site / CACHE_DIR / CACHE_FILE).write_bytes(pickle.dumps(state))
+    (site / CACHE_DIR / LAST_BUILD_FILE).unlink()
     assert Builder(BuildOptions(site)).build().rendered == report.pages
+
+
+def test_unchanged_inputs_skip_everything_but_still_report_problems(tmp_path, run):
+    site = small_site(tmp_path)
+    make_site(site, {"content/zz-bad.md": "---\ntitle: [broken\n---\n"})
+    first = run("build", site)
+    second = run("build", site)
+    assert first.code == second.code == 1
+    assert "zz-bad.md:2: error" in second.err
+    assert " 0 rendered, 0 written, 0 removed, 1 error" in second.out
+
+
+def test_a_scheduled_story_appears_once_its_time_comes(tmp_path):
+    from datetime import datetime, timezone
+
+    site = small_site(tmp_path, count=3)
+    make_site(site, {"content/later.md": story(99, "Embargoed until noon", day=20)})
+    before = datetime(2024, 5, 20, 9, tzinfo=timezone.utc)
+    after = datetime(2024, 5, 20, 11, tzinfo=timezone.utc)
+    assert Builder(BuildOptions(site, now=before)).build().articles == 3
+    assert Builder(BuildOptions(site, now=before)).build().rendered == 0
+    assert Builder(BuildOptions(site, now=after)).build().articles == 4
 
 
 def test_a_deleted_output_file_is_written_again(tmp_path):
