@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__
 from .cache import (
+    CACHE_DIR,
     FORMAT,
     BuildState,
     CachedFile,
@@ -210,7 +211,7 @@ class Builder:
         templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
         asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
         build_options = {"drafts": options.drafts, "future": options.future}
-        renderer = Renderer(model.config, plan, templates, asset_versions, build_options)
+        renderer = Renderer(model.config, plan, templates, asset_versions, build_options, self._bytecode_dir())
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
             plan.nav_topics, plan.topics, plan.feeds, _template_bytes(templates),
@@ -265,6 +266,16 @@ class Builder:
         if not all(os.path.isfile(out / rel) for rel in last.outputs):
             return None
         return last.report()
+
+    def _bytecode_dir(self) -> Path | None:
+        if self.cache == "off":
+            return None
+        folder = self.options.site_dir / CACHE_DIR / "templates"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return folder
 
     def _save(self) -> None:
         if self.cache == "read-write" and self.state is not None:

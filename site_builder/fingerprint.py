@@ -26,6 +26,7 @@ class Fingerprinter:
         self._articles = article_digests  # article source -> digest of its file
         self._site_wide = site_wide
         self._entries: dict[int, str] = {}
+        self._leaves: dict[int, tuple[object, str]] = {}  # topic and source refs recur on many pages
 
     def page(self, page: Page) -> str | None:
         """None when the page holds something we cannot fingerprint: it always renders."""
@@ -60,7 +61,12 @@ class Fingerprinter:
         elif isinstance(value, Page):  # pages listed by another page (the sitemap)
             parts.append(repr((value.path, value.lastmod)))
         elif type(value) in LEAVES:
-            parts.append(repr(value))  # small frozen values: their repr shows every field
+            # Small frozen values: their repr shows every field. The value is kept with its
+            # token so its id cannot be reused by another object during this build.
+            known = self._leaves.get(id(value))
+            if known is None:
+                known = self._leaves[id(value)] = (value, repr(value))
+            parts.append(known[1])
         elif dataclasses.is_dataclass(value):
             parts.append(type(value).__name__)
             for f in dataclasses.fields(value):

@@ -30,6 +30,7 @@ class Renderer:
         template_dirs: list[Path],
         asset_versions: Mapping[str, str],
         build_options: Mapping[str, bool],
+        bytecode_dir: Path | None = None,
     ):
         self.config = config
         self.env = jinja2.Environment(
@@ -39,6 +40,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # Compiled templates are reused by the next build (Jinja checks they are current).
+            bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
         )
         self._cards: dict[tuple, Markup] = {}
         self._tz = config.tz

@@ -77,8 +77,9 @@ def test_template_change_rerenders_pages_using_it(tmp_path):
 def test_a_damaged_or_foreign_cache_means_a_full_build(tmp_path):
     site = small_site(tmp_path)
     Builder(BuildOptions(site)).build()
-    for cached in (site / CACHE_DIR).iterdir():
-        cached.write_bytes(b"\x80\x04 not a pickle, not json")
+    for cached in (site / CACHE_DIR).rglob("*"):
+        if cached.is_file():
+            cached.write_bytes(b"\x80\x04 not a pickle, not json")
     report = Builder(BuildOptions(site)).build()
     assert report.rendered == report.pages and report.write.written == []
     state = pickle.loads((site / CACHE_DIR / CACHE_FILE).read_bytes())
