@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .config import SiteConfig
 from .routes import Page, SitePlan
@@ -37,6 +39,7 @@ class Renderer:
         tz = config.tz
         self.env.filters["date"] = lambda dt: _display_date(dt.astimezone(tz))
         self.env.filters["isodate"] = lambda dt: dt.astimezone(tz).isoformat()
+        self.env.filters["jsonld"] = jsonld
         self.env.globals.update(
             site=config,
             topics=plan.topics,
@@ -61,6 +64,15 @@ class Renderer:
             raise RenderError(f"template not found: {exc.name} (needed for {page.path})") from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{_template_location(exc)}template error while rendering {page.path}: {exc.message}") from None
+
+
+_JSON_IN_SCRIPT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def jsonld(value) -> Markup:
+    """JSON for a <script type="application/ld+json"> block. `<`, `>` and `&` become
+    \\u003c..., so no text (`</script>`, `<!--`) can end the block; JSON readers see the same data."""
+    return Markup(json.dumps(value, ensure_ascii=False).translate(_JSON_IN_SCRIPT))
 
 
 def _display_date(dt: datetime) -> str:
