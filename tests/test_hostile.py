@@ -342,7 +342,7 @@ def snapshot(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def cli(*args, **kwargs) -> list[str]:
+def cli(*args) -> list[str]:
     return [sys.executable, "-m", "site_builder", *map(str, args)]
 
 
@@ -395,3 +395,77 @@ def test_killed_build_leaves_previous_site(tmp_path):
     assert again.returncode == 0, again.stderr
     assert not staging.exists()
     assert BuiltSite(out).exists("/2024/05/14/a-new-story/")
+
+
+# -- the "done when": 30 good stories among one hostile file of each kind ------------
+
+def bomb() -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    return HEADER + "\n".join(lines) + "\n---\n"
+
+
+HOSTILE_ERRORS = {
+    "not-utf8.md": HEADER.encode() + b"excerpt: caf\xe9\n---\n",
+    "empty.md": "",
+    "no-front-matter.md": "Just a note\n",
+    "unclosed.md": HEADER + "no closing fence\n",
+    "invalid-yaml.md": HEADER + "category: Why: a story\n---\n",
+    "not-a-mapping.md": "---\n- a\n- list\n---\n",
+    "missing-fields.md": "---\ncategory: news\n---\n",
+    "wrong-types.md": '---\ntitle: [a]\nwebUrl: 42\npublishedDateTime: "soon"\n---\n',
+    "impossible-date.md": HEADER.replace("2024-05-14T09:30:00Z", "2024-02-30") + "---\n",
+    "python-tag.md": HEADER + "excerpt: !!python/object/apply:os.system ['touch pwned']\n---\n",
+    "alias-bomb.md": bomb(),
+    "deep-nesting.md": HEADER + "excerpt: " + "[" * 100_000 + "]" * 100_000 + "\n---\n",
+    "huge.md": HEADER + "---\n" + "word " * 500_000,
+    "nul.md": HEADER.encode() + b"excerpt: a\x00b\n---\n",
+    "slow-markdown.md": HEADER + "---\n" + "[" * 200_000,
+    "javascript-web-url.md": article("JS link", "javascript:alert(1)//https://x.example"),
+}
+HOSTILE_WARNINGS = {  # published, with the dropped parts named
+    # sorts after good-00.md, which keeps its card
+    "zz-duplicate-url.md": article("Duplicate of good 0", "https://example.com/good/0"),
+    "hostile-fields.md": hostile_article(99, "javascript:alert(1)"),
+    "escaping-slug-and-domain.md": article(
+        "Escape", "https://example.com/escape", slug='"../../../x"', provider="{name: E, domain: ../../etc}"
+    ),
+}
+HOSTILE_VALID = {  # published as they are
+    "bom-crlf.md": ("\ufeff" + article("Windows story", "https://example.com/crlf")).replace("\n", "\r\n").encode(),
+    "same-title.md": article("Good story 1", "https://example.com/same-title"),
+    "odd-topics.md": article("Odd topics", "https://example.com/odd", topics=("C++", "C", "../..", "a/b", "..")),
+}
+
+
+def test_thirty_good_stories_among_hostile_files(tmp_path):
+    good = {
+        f"content/good-{n:02d}.md": article(
+            f"Good story {n}", f"https://example.com/good/{n}", f"2024-05-{n % 28 + 1:02d}T09:30:00Z", ("AI", f"T{n % 4}")
+        )
+        for n in range(30)
+    }
+    bad = {f"content/{name}": data for name, data in {**HOSTILE_ERRORS, **HOSTILE_WARNINGS, **HOSTILE_VALID}.items()}
+    site = make_site(tmp_path / "site", {**good, **bad})
+    outside_before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+
+    result = subprocess.run(cli("build", site), env=env(), capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    for name in HOSTILE_ERRORS:
+        assert any(l.startswith(f"content/{name}") and ": error: " in l for l in result.stderr.splitlines()), name
+    for name in HOSTILE_WARNINGS:
+        assert any(l.startswith(f"content/{name}") and ": warning: " in l for l in result.stderr.splitlines()), name
+    assert "content/good-00.md" in next(l for l in result.stderr.splitlines() if "zz-duplicate-url" in l)
+    for name in HOSTILE_VALID:
+        assert f"content/{name}" not in result.stderr
+
+    out = BuiltSite(site / "_site")
+    names = [text_of(prop(e, "name")) for page in out.follow("/") for e in out.entries(page)]
+    expected = {f"Good story {n}" for n in range(30)} | {"Windows story", "Odd topics", "Escape", XSS + "99"}
+    assert expected <= set(names) and names.count("Good story 1") == 2
+    assert "Duplicate of good 0" not in names and "JS link" not in names
+    assert executable_in_site(site / "_site") == {}
+    outside_after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and "_site" not in p.parts}
+    assert outside_after == outside_before
+    assert not (tmp_path / "pwned").exists() and not (site / "pwned").exists()
