@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
 
 from .markup import MarkupTooComplex, is_web_url, render_markdown
@@ -168,7 +168,12 @@ class _ArticleReader:
         else:
             return None
         # A date without an offset means the site's local time, not the machine's.
-        return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+        parsed = parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+        try:  # pages show it in the site's zone; 9999-12-31T23:59-10:00 has no UTC equivalent
+            parsed.astimezone(timezone.utc).astimezone(self.tz)
+        except OverflowError:
+            return None
+        return parsed
 
     def read_draft(self) -> bool:
         value = self.data.get("published", True)
@@ -338,5 +343,5 @@ def _kind(value) -> str:
 
 
 def _short(value) -> str:
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, date) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -93,6 +93,12 @@ def test_impossible_date_names_field_and_line(run, tmp_path, value):
     assert_refused(run, tmp_path, content, "'publishedDateTime'", repr(value) if "T" not in value[:10] else "", line=4)
 
 
+@pytest.mark.parametrize("value", ["9999-12-31T23:59:59-10:00", "'0001-01-01T00:00:00+10:00'"])
+def test_dates_beyond_the_calendar(run, tmp_path, value):
+    content = HEADER.replace("2024-05-14T09:30:00Z", value) + "---\n"
+    assert_refused(run, tmp_path, content, "'publishedDateTime' is not a valid date", line=4)
+
+
 def test_impossible_date_in_a_nested_field(run, tmp_path):
     content = HEADER + "related:\n  - title: x\n    webUrl: https://e.com/x\n    publishedDateTime: 2024-04-31\n---\n"
     assert_refused(run, tmp_path, content, "'related'", "'2024-04-31' is not a valid date", line=8)

@@ -37,7 +37,9 @@ value = st.recursive(
     max_leaves=8,
 )
 FIELDS = {
-    "title": text, "webUrl": url, "publishedDateTime": st.one_of(st.just("2024-05-14T09:30:00Z"), text),
+    "title": text, "webUrl": url, "publishedDateTime": st.one_of(
+        st.just("2024-05-14T09:30:00Z"), st.sampled_from(["9999-12-31T23:59:59-10:00", "0001-01-01T00:00+01:00"]), text
+    ),
     "excerpt": value, "slug": value, "ampWebUrl": url, "category": value, "type": value,
     "quality": value, "heat": value, "published": value, "provider": value, "topics": value,
     "images": value, "related": value,
