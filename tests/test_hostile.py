@@ -113,8 +113,8 @@ def test_impossible_date_in_a_nested_field(run, tmp_path):
         "!custom thing",
     ],
 )
-def test_yaml_tags_never_build_objects(run, tmp_path, tagged):
-    os.chdir(tmp_path)
+def test_yaml_tags_never_build_objects(run, tmp_path, monkeypatch, tagged):
+    monkeypatch.chdir(tmp_path)
     assert_refused(run, tmp_path, HEADER + f"excerpt: {tagged}\n---\n", "YAML tags", line=5)
     assert not (tmp_path / "pwned").exists()
 
