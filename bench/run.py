@@ -444,7 +444,9 @@ def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
-def render_report(results: list[SizeResult], repeat: int, hugo: str | None, total_seconds: float, load_before: str) -> str:
+def render_report(
+    results: list[SizeResult], repeat: int, hugo: str | None, total_seconds: float, load_before: str, failure: str | None = None
+) -> str:
     lines = ["# Build benchmark: site-builder vs Hugo", ""]
     lines += machine_lines(hugo, load_before)
     rendered = any(b.rendered is not None for r in results for s in (r.ours.cold, r.ours.noop, r.ours.edit) for b in s.runs)
@@ -513,6 +515,9 @@ def render_report(results: list[SizeResult], repeat: int, hugo: str | None, tota
                 f"- {r.size}: Hugo got {r.hugo.conversion.articles} stories, site-builder published "
                 f"{o.cold.runs[0].articles}: the sites differ."
             )
+    if failure:
+        checks.append(f"- The run stopped: {failure.splitlines()[0].rstrip(':')} (the full output is on stderr); "
+                      "sizes after it were not measured.")
     if checks:
         lines += ["", "## Checks that failed", "", *checks]
     lines += ["", "## Raw runs (wall s)", ""]
@@ -556,11 +561,12 @@ def main(argv: list[str] | None = None) -> int:
     hugo = f"{hugo_version(hugo_binary)} ({hugo_binary})" if hugo_binary else None
     work = Path(tempfile.mkdtemp(prefix="site-builder-bench-", dir=args.workdir))
     progress(f"work folder {work}; sizes {args.sizes}, repeat {args.repeat}, Hugo {'off' if args.no_hugo else hugo}")
-    results = []
-    try:
-        for size in args.sizes:
-            label = f"[{size}]"
-            site = work / f"site-{size}"
+    results: list[SizeResult] = []
+    failure = None
+    for size in args.sizes:
+        label = f"[{size}]"
+        site = work / f"site-{size}"
+        try:
             generate(size, SEED, site / "content")
             # base_url: absolute feed links and a sitemap, as a real deployment (and Hugo) has.
             (site / "site.toml").write_text(f'base_url = "{BASE_URL}"\n', encoding="utf-8")
@@ -570,24 +576,27 @@ def main(argv: list[str] | None = None) -> int:
             if hugo_binary:
                 hugo_result = bench_hugo(hugo_binary, site, work / f"hugo-{size}", args.repeat, label)
                 progress(f"{label} Hugo cold / our cold = {hugo_result.wall / ours.cold.wall:.2f}")
-            results.append(SizeResult(size, ours, hugo_result))
-    except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
-        print(f"bench: the sites are kept in {work} for a look", file=sys.stderr)
-        return 1
-    except BaseException:
-        print(f"bench: the sites are kept in {work}", file=sys.stderr)
-        raise
-    if args.keep:
+        except BenchError as exc:
+            failure = f"{size} articles: {exc}"
+            print(f"bench: error: {failure}", file=sys.stderr)
+            break
+        except BaseException:
+            print(f"bench: the sites are kept in {work}", file=sys.stderr)
+            raise
+        results.append(SizeResult(size, ours, hugo_result))
+        if not args.keep:  # free the disk before the next size (outside any measurement)
+            for path in work.glob(f"*-{size}"):
+                shutil.rmtree(path, ignore_errors=True)
+    if failure or args.keep:
         progress(f"sites kept in {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    text = render_report(results, args.repeat, hugo, time.perf_counter() - started, load_before)
+    text = render_report(results, args.repeat, hugo, time.perf_counter() - started, load_before, failure)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)
-    progress(f"wrote {args.out}")
-    return 0
+    progress(f"wrote {args.out}" + (" (incomplete: a build failed)" if failure else ""))
+    return 1 if failure else 0
 
 
 if __name__ == "__main__":

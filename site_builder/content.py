@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
 
-from .markup import is_web_url, render_markdown
+from .markup import MarkupTooComplex, is_web_url, render_markdown
 from .models import Article, Image, Problem, Provider, ReadResult, RelatedStory
 from .slugs import slugify
 from .yamlfm import FrontMatterError, split_and_parse
@@ -15,6 +15,8 @@ ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # real records are a few KB; bound the work per file
 MAX_TEXT = 2_000  # characters kept of a title
 MAX_EXCERPT = 5_000
+MAX_TOPICS = 30  # each topic is a page of its own: one file must not add thousands
+_MISSING = object()
 DATE_EXAMPLE = "2024-05-14T09:30:00Z"
 
 
@@ -64,7 +66,7 @@ def parse_article(raw: bytes, rel: str, tz: tzinfo) -> ReadResult:
         parsed = split_and_parse(text)
     except FrontMatterError as exc:
         return _fail(rel, exc.message, exc.line)
-    return _ArticleReader(rel, parsed.data, parsed.key_lines, tz).read(parsed.body)
+    return _ArticleReader(rel, parsed.data, parsed.key_lines, tz).read(parsed.body, parsed.body_line)
 
 
 def _fail(rel: str, message: str, line: int | None = None) -> ReadResult:
@@ -84,12 +86,18 @@ class _ArticleReader:
     def warn(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.rel, message, self.key_lines.get(key, 1), "warning"))
 
-    def read(self, body: str) -> ReadResult:
+    def read(self, body: str, body_line: int) -> ReadResult:
         d = self.data
         title = self.required_text("title", "the headline, e.g. title: \"Chip maker unveils ...\"")
         web_url = self.required_url("webUrl")
         published = self.required_date("publishedDateTime")
         draft = self.read_draft()
+        try:
+            body_html = render_markdown(body)
+        except MarkupTooComplex as exc:
+            hint = "; long runs of unclosed '[' or '<' are the usual cause"
+            self.problems.append(Problem(self.rel, f"{exc}{hint}", body_line))
+            body_html = ""
         if any(p.severity == "error" for p in self.problems):
             return ReadResult(None, tuple(self.problems))
         article = Article(
@@ -98,7 +106,7 @@ class _ArticleReader:
             web_url=web_url,
             published=published,
             excerpt=self.optional_text("excerpt", MAX_EXCERPT),
-            body_html=render_markdown(body),
+            body_html=body_html,
             slug=slugify(self.optional_text("slug", 200), fallback="") if "slug" in d else "",
             draft=draft,
             amp_url=self.optional_url("ampWebUrl"),
@@ -160,7 +168,12 @@ class _ArticleReader:
         else:
             return None
         # A date without an offset means the site's local time, not the machine's.
-        return parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+        parsed = parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
+        try:  # pages show it in the site's zone; 9999-12-31T23:59-10:00 has no UTC equivalent
+            parsed.astimezone(timezone.utc).astimezone(self.tz)
+        except OverflowError:
+            return None
+        return parsed
 
     def read_draft(self) -> bool:
         value = self.data.get("published", True)
@@ -184,9 +197,11 @@ class _ArticleReader:
             return ""
         return _clean_text(value)[:limit]
 
-    def optional_url(self, key: str, value=None, where: str | None = None) -> str:
-        value = self.data.get(key) if value is None else value
-        if value in (None, ""):
+    def optional_url(self, key: str, value=_MISSING, where: str | None = None) -> str:
+        """The one check for every optional link field (`where` names a nested one, e.g.
+        images[2].url): a value that is not an http(s) URL never reaches href/src."""
+        value = self.data.get(key) if value is _MISSING else value
+        if value is None or value == "":
             return ""
         if isinstance(value, str) and is_web_url(value.strip()):
             return value.strip()
@@ -204,20 +219,21 @@ class _ArticleReader:
             return None
         return value
 
-    def read_provider(self, value, key: str) -> Provider | None:
+    def read_provider(self, value, key: str, where: str | None = None) -> Provider | None:
+        where = where or key
         if value is None:
             return None
         if isinstance(value, str):
             return Provider(_clean_text(value)[:200]) if value.strip() else None
         if not isinstance(value, dict):
-            self.warn(key, f"'{key}' should have 'name' and 'domain', got {_kind(value)}; ignored")
+            self.warn(key, f"'{where}' should have 'name' and 'domain', got {_kind(value)}; ignored")
             return None
         name = value.get("name")
-        domain = value.get("domain")
+        raw_domain = value.get("domain")
         name = _clean_text(name)[:200] if isinstance(name, str) else ""
-        domain = domain.strip().lower() if isinstance(domain, str) else ""
-        if domain and not _is_hostname(domain):
-            self.warn(key, f"'{key}.domain' is not a domain name ({_short(domain)}); ignored")
+        domain = raw_domain.strip().lower() if isinstance(raw_domain, str) else ""
+        if raw_domain not in (None, "") and not _is_hostname(domain):
+            self.warn(key, f"'{where}.domain' is not a domain name ({_short(raw_domain)}); ignored")
             domain = ""
         if not name and not domain:
             return None
@@ -232,6 +248,9 @@ class _ArticleReader:
         if not isinstance(value, list):
             self.warn("topics", f"'topics' should be a list of names, got {_kind(value)}; ignored")
             return ()
+        if len(value) > MAX_TOPICS:
+            self.warn("topics", f"'topics' lists {len(value)} names; only the first {MAX_TOPICS} are used")
+            value = value[:MAX_TOPICS]
         topics, seen = [], set()
         for item in value:
             if isinstance(item, (int, float)) and not isinstance(item, bool):
@@ -252,15 +271,18 @@ class _ArticleReader:
             self.warn(key, f"'{key}' should be a list of {{url, width, height}}; ignored")
             return ()
         images = []
-        for item in value:
-            url = item.get("url") if isinstance(item, dict) else None
-            if not isinstance(url, str) or not is_web_url(url.strip()):
-                self.warn(key, f"an image in '{key}' has no http(s) url ({_short(url)}); ignored")
+        for number, item in enumerate(value, 1):
+            where = f"{key}[{number}]"
+            if not isinstance(item, dict) or item.get("url") in (None, ""):
+                self.warn(key, f"'{where}' has no url; ignored")
+                continue
+            url = self.optional_url(key, item["url"], f"{where}.url")
+            if not url:
                 continue
             width, height = (_dimension(item.get(k)) for k in ("width", "height"))
             if width is None or height is None:
                 width = height = None  # one without the other cannot reserve the space
-            images.append(Image(url.strip(), width, height))
+            images.append(Image(url, width, height))
         return tuple(images)
 
     def read_related(self) -> tuple[RelatedStory, ...]:
@@ -272,22 +294,26 @@ class _ArticleReader:
             return ()
         stories = []
         for number, item in enumerate(value, 1):
+            where = f"related[{number}]"
             if not isinstance(item, dict):
-                self.warn("related", f"related story #{number} is not a mapping; ignored")
+                self.warn("related", f"'{where}' is not a mapping; ignored")
                 continue
-            title, url = item.get("title"), item.get("webUrl")
-            if not isinstance(title, str) or not title.strip() or not isinstance(url, str) or not is_web_url(url.strip()):
-                self.warn("related", f"related story #{number} needs a title and an http(s) webUrl; ignored")
+            title = item.get("title")
+            if not isinstance(title, str) or not title.strip() or item.get("webUrl") in (None, ""):
+                self.warn("related", f"'{where}' needs a title and an http(s) webUrl; ignored")
+                continue
+            url = self.optional_url("related", item["webUrl"], f"{where}.webUrl")
+            if not url:
                 continue
             published = self.to_datetime(item.get("publishedDateTime")) if item.get("publishedDateTime") else None
             excerpt = item.get("excerpt")
             stories.append(
                 RelatedStory(
                     title=_clean_text(title)[:MAX_TEXT],
-                    url=url.strip(),
+                    url=url,
                     excerpt=_clean_text(excerpt)[:MAX_EXCERPT] if isinstance(excerpt, str) else "",
                     published=published,
-                    provider=self.read_provider(item.get("provider"), "related"),
+                    provider=self.read_provider(item.get("provider"), "related", f"{where}.provider"),
                 )
             )
         return tuple(stories)
@@ -317,5 +343,5 @@ def _kind(value) -> str:
 
 
 def _short(value) -> str:
-    text = repr(value)
+    text = value.isoformat() if isinstance(value, date) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

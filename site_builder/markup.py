@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import markdown
@@ -23,13 +27,21 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
 }
 URL_SCHEMES = {"http", "https"}
+# Python-Markdown is quadratic on some inputs (8,000 unclosed '[' take ~10 s); real
+# editor's notes render in milliseconds, so a body that needs more CPU than this is refused.
+RENDER_CPU_SECONDS = 2.0
+
+
+class MarkupTooComplex(Exception):
+    """The body needed more than RENDER_CPU_SECONDS to render."""
 
 
 def render_markdown(text: str) -> str:
     """Markdown -> sanitised HTML. Safe to mark `safe` in templates."""
     if not text.strip():
         return ""
-    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    with _cpu_limit(RENDER_CPU_SECONDS):
+        html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
     return _sanitise(html)
 
 
@@ -73,3 +85,26 @@ def is_web_url(value: str) -> bool:
         and bool(parts.hostname)
         and not any(ch.isspace() or ord(ch) < 32 for ch in value)
     )
+
+
+@contextmanager
+def _cpu_limit(seconds: float) -> Iterator[None]:
+    """Raise MarkupTooComplex in this block after `seconds` of process CPU time.
+
+    A virtual-time timer (SIGVTALRM) leaves SIGALRM to others (pytest-timeout); signals
+    reach only the main thread, so elsewhere the block runs unbounded.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(_signum, _frame):
+        raise MarkupTooComplex(f"the Markdown body needs more than {seconds:g} s of CPU to render")
+
+    previous = signal.signal(signal.SIGVTALRM, expire)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)

@@ -141,12 +141,14 @@ class Renderer:
             raise RenderError(f"{_template_location(exc)}template error while rendering {page.path}: {exc.message}") from None
 
 
+_JSON_IN_SCRIPT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def jsonld(value) -> Markup:
-    """JSON for a <script type="application/ld+json"> block: no field can close the
-    script or open a comment, because <, > and & never appear literally."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
+    """JSON for a <script type="application/ld+json"> block. `<`, `>` and `&` become
+    \\u003c..., so no text (`</script>`, `<!--`) can end the block; JSON readers see the same data."""
+    return Markup(json.dumps(value, ensure_ascii=False).translate(_JSON_IN_SCRIPT))
+
 
 
 def _template_location(exc: Exception) -> str:

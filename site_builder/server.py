@@ -313,14 +313,14 @@ class Preview:
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good."""
         first = self.state.root is None
-        with self.state.building:
+        with self.state.building:  # requests wait; the files and the state change together
             # The first site is built even with invalid articles: better than none.
             outcome = run_build(self.builder, publish_with_errors=first)
+            if outcome.ok or (outcome.report is not None and first):
+                self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
+            else:
+                self.state.fail(outcome.messages)
         print_outcome(outcome, verb)
-        if outcome.ok or (outcome.report is not None and first):
-            self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
-        else:
-            self.state.fail(outcome.messages)
         self.last_outcome = outcome
         return outcome
 

@@ -82,6 +82,33 @@ class FrontMatterLoader(*_BASES, yaml.constructor.SafeConstructor, _CoreSchemaRe
         yaml.constructor.SafeConstructor.__init__(self)
         _CoreSchemaResolver.__init__(self)
 
+    def construct_object(self, node, deep=False):
+        # A scalar that matches a pattern but is no real value (2024-02-30, a 5,000-digit
+        # number) raises a bare ValueError; give it the node's position, like a YAML error.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            kind, hint = _KINDS.get(node.tag, ("value", ""))
+            raise _BadScalar(
+                None, None, f"{_preview(node.value)} is not a valid {kind} ({exc}){hint}", node.start_mark
+            ) from None
+
+
+class _BadScalar(yaml.constructor.ConstructorError):
+    """A scalar that fits a type's pattern but is no real value."""
+
+
+_KINDS = {
+    "tag:yaml.org,2002:timestamp": ("date", "; write a real date and time, e.g. 2024-05-14T09:30:00Z"),
+    "tag:yaml.org,2002:int": ("whole number", ""),
+    "tag:yaml.org,2002:float": ("number", ""),
+}
+
+
+def _preview(value) -> str:
+    text = repr(value) if isinstance(value, str) else "the value"
+    return text if len(text) <= 40 else text[:37] + "...'"
+
 
 class FrontMatterError(Exception):
     def __init__(self, message: str, line: int | None = None):
@@ -133,7 +160,9 @@ def split_and_parse(text: str) -> Parsed:
     body_line = text.count("\n", 0, body_start) + 1
 
     loader = FrontMatterLoader(fm_text)
+    key_lines: dict = {}
     try:
+        _check_nesting(fm_text, first_fm_line)
         node = loader.get_single_node()
         if node is None:
             raise FrontMatterError("the front matter is empty; add at least title, webUrl and publishedDateTime", first_fm_line)
@@ -143,7 +172,6 @@ def split_and_parse(text: str) -> Parsed:
                 first_fm_line + node.start_mark.line,
             )
         _check_size(node, first_fm_line)
-        key_lines = {}
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 key_lines.setdefault(key_node.value, first_fm_line + key_node.start_mark.line)
@@ -153,15 +181,44 @@ def split_and_parse(text: str) -> Parsed:
         if exc.context_mark and mark.index >= len(fm_text.rstrip()):
             mark = exc.context_mark  # ran off the end: point at what was left open
         line = first_fm_line + mark.line if mark else first_fm_line
+        field = _field_at(key_lines, line)
+        if isinstance(exc, _BadScalar) and field is not None:
+            raise FrontMatterError(f"'{field}': {exc.problem}", line) from None
         raise FrontMatterError(_describe_yaml_error(exc), line) from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(f"invalid YAML: {exc}", first_fm_line) from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        # e.g. a timestamp like 2024-02-30 that matches the pattern but is no real date
+    except (ValueError, TypeError, OverflowError) as exc:  # construct_object names most of these
         raise FrontMatterError(f"invalid value: {exc}", first_fm_line) from None
     finally:
         loader.dispose()
     return Parsed(data=data, body=body, key_lines=key_lines, body_line=body_line)
+
+
+def _check_nesting(fm_text: str, first_line: int) -> None:
+    """Refuse deep nesting from the event stream, before anything is composed: libyaml's
+    composer recurses in C and crashes the interpreter on ~30,000 nested '[', and its
+    scanner slows quadratically with depth, so stop at the first level too deep."""
+    loader = FrontMatterLoader(fm_text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise FrontMatterError(
+                        f"the front matter nests deeper than {MAX_DEPTH} levels", first_line + event.start_mark.line
+                    )
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+def _field_at(key_lines: dict, line: int) -> str | None:
+    """The top-level field whose value holds `line` (the last key starting at or above it)."""
+    above = [(key_line, key) for key, key_line in key_lines.items() if key_line <= line]
+    return max(above)[1] if above else None
 
 
 def _check_size(root, first_line: int) -> None:

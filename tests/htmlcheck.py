@@ -1,0 +1,98 @@
+"""Find anything executable in built pages, reading them with an HTML parser (as a
+browser tokenises them: entities decoded, case folded), never by grepping markup."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+URL_ATTRIBUTES = {
+    "href", "src", "action", "formaction", "poster", "data", "background", "cite", "srcset",
+    "ping", "manifest", "longdesc", "usemap", "codebase", "archive", "lowsrc", "dynsrc", "xlink:href",
+}
+ACTIVE_TAGS = {"iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "svg", "math"}
+SAFE_SCHEMES = {"", "http", "https"}
+
+
+class _Scanner(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self._check(tag, attrs)
+
+    def handle_startendtag(self, tag, attrs):
+        self._check(tag, attrs)
+
+    def _check(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "script" and attributes.get("type") != "application/ld+json":
+            self.found.append(f"<script {attrs}>")  # the theme has no scripts of its own yet
+        if tag in ACTIVE_TAGS:
+            self.found.append(f"<{tag}>")
+        if tag == "meta" and (attributes.get("http-equiv") or "").lower() == "refresh":
+            self.found.append("<meta http-equiv=refresh>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=...>")
+            if name in URL_ATTRIBUTES and value is not None:
+                urls = [part.split()[0] for part in value.split(",") if part.split()] if name == "srcset" else [value]
+                for url in urls:
+                    if scheme_of(url) not in SAFE_SCHEMES:
+                        self.found.append(f"<{tag} {name}={url!r}>")
+
+
+def scheme_of(url: str) -> str:
+    """The scheme a browser would use (WHATWG URL parsing): C0 controls and spaces trimmed
+    from the ends, tabs and newlines removed everywhere."""
+    cleaned = url.strip("".join(map(chr, range(33)))).replace("\t", "").replace("\n", "").replace("\r", "")
+    try:
+        return urlsplit(cleaned).scheme.lower()
+    except ValueError:
+        return "<unparsable>"
+
+
+def executable_parts(html: str) -> list[str]:
+    scanner = _Scanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner.found
+
+
+def executable_in_site(out: Path) -> dict[str, list[str]]:
+    """Every built page with something executable in it, and what."""
+    found = {}
+    for path in sorted(out.rglob("*.html")):
+        parts = executable_parts(path.read_text(encoding="utf-8"))
+        if parts:
+            found[str(path.relative_to(out))] = parts
+    return found
+
+
+class _ProseUrls(HTMLParser):
+    """href/src values inside the theme's `<div class="prose">` (the Markdown body)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if self.depth:
+            self.depth += tag == "div"
+            self.urls += [value for name, value in attrs if name in ("href", "src") and value is not None]
+        elif tag == "div" and "prose" in (attributes.get("class") or "").split():
+            self.depth = 1
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "div":
+            self.depth -= 1
+
+
+def body_urls(html: str) -> list[str]:
+    parser = _ProseUrls()
+    parser.feed(html)
+    return parser.urls
