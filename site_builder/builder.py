@@ -14,6 +14,7 @@ from .content import find_article_files, is_ignored_name, read_article
 from .models import Article, Problem
 from .render import Renderer
 from .routes import SitePlan, plan_site
+from .search import search_files
 from .theme import default_theme_dir
 from .topics import drop_duplicate_urls, newest_first, select_published
 from .writer import SiteWriter, WriteResult
@@ -132,6 +133,8 @@ def build(options: BuildOptions) -> BuildReport:
     writer = SiteWriter(options.output)
     try:
         write_site(writer, plan, renderer, statics)
+        for rel, data in search_files(plan.entries, model.config).items():
+            writer.add(rel, data)
         result = writer.commit()
     except BaseException:
         writer.abort()  # the previous site stays as it was
