@@ -153,3 +153,119 @@ def test_search_index_is_built_from_the_published_stories_only(site):
     assert drafts, "the corpus has drafts"
     published = {e.article.source for e in plan.entries}
     assert not any(str(p.relative_to(root)) in published for p in drafts)
+
+
+def test_without_javascript_everything_but_search_and_relative_times_works(site, origin, browser):
+    _, plan = site
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 375, "height": 800})
+    watched = Watched(context, origin)
+    page = watched.open(origin + BASE)
+    first = plan.entries[0]
+    assert page.locator(".h-entry").count() == 20
+    time = page.locator(".card time").first
+    assert time.inner_text() == time.get_attribute("title") or not time.get_attribute("title")
+    assert any(ch.isdigit() for ch in time.inner_text()) and "ago" not in time.inner_text()  # the absolute date
+    page.locator(".card__title a").first.click()
+    page.wait_for_url("**" + first.path)
+    assert page.locator("h1").inner_text() == first.article.title
+    page.locator(".chip").first.click()  # topic pages
+    assert page.locator(".h-entry").count() > 0
+    page.fill("#site-search-q", "quantum")  # the header form still leads to the search page
+    page.press("#site-search-q", "Enter")
+    page.wait_for_url("**/search/?q=quantum")
+    assert "needs JavaScript" in page.locator("main").inner_text()
+    assert sideways_overflow(page) <= 0
+    assert watched.console_errors() == [] and watched.offsite == []
+    context.close()
+
+
+def test_keyboard_path_from_the_skip_link(site, origin, browser):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = Watched(context, origin).open(origin + BASE)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => [document.activeElement.className, document.activeElement.textContent]")
+    assert focused == ["skip-link", "Skip to content"]
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    box = page.locator(".skip-link").bounding_box()
+    assert outline != "none" and box["y"] >= 0  # visible when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")  # the next stop is the first story, not the header again
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "reader-keyboard-focus.png"))
+    context.close()
+
+
+def test_search_as_you_type_finds_an_old_headline(site, origin, browser):
+    _, plan = site
+    old = plan.entries[-1]  # the oldest story, far from any listing page a reader would see
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    watched = Watched(context, origin)
+    page = watched.open(origin + BASE + plan.entries[0].path.lstrip("/"))  # any page
+    box = page.locator("#site-search-q")
+    box.click()
+    box.fill(old.article.title[:-1])  # the headline but its last character, pasted...
+    page.keyboard.type(old.article.title[-1])  # ...and one keystroke
+    results = page.locator(".search-results__link")
+    wanted = results.filter(has_text=old.article.title).first
+    wanted.wait_for(timeout=5000)
+    assert wanted.get_attribute("href") == BASE + old.path.lstrip("/")
+    timings = [float(page.locator(".search-results").first.get_attribute("data-query-ms"))]
+    page.screenshot(path=str(ARTIFACTS / "reader-search-popup-375.png"))
+    # Keyboard: down into the results, up back to the box, Enter on a result opens it.
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.className") == "search-results__link"
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.id") == "site-search-q"
+    while page.evaluate("document.activeElement.textContent") != old.article.title:
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**" + old.path)
+    # The search page reads ?q= and shows the same story; time a few more queries there.
+    page.goto(origin + BASE + "search/?q=" + old.article.title)
+    page.locator(".search-results__link", has_text=old.article.title).first.wait_for()
+    for word in ("quantum", "Tesla", "privacy", "cloud"):
+        page.fill("#search-q", word)
+        # Functions, not strings: the page's CSP forbids eval, which a string would need.
+        page.wait_for_function("(w) => document.querySelector('.search-results').dataset.query === w", arg=word)
+        timings.append(float(page.locator(".search-results").get_attribute("data-query-ms")))
+    print(f"search query times on {len(plan.entries)} stories (the first loads the index): {timings} ms")
+    assert watched.console_errors() == [] and watched.offsite == []
+    context.close()
+
+
+def test_relative_times_images_and_no_layout_shift(site, origin, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    watched = Watched(context, origin)
+    page = watched.page
+    page.add_init_script("""window.__shift = 0; new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
+    }).observe({type: "layout-shift", buffered: true});""")
+    watched.open(origin + BASE)
+    time = page.locator(".card time").first
+    page.wait_for_function("() => document.querySelector('.card time').textContent.includes('ago')")
+    assert time.get_attribute("title")[0].isdigit()  # the absolute date, as the tooltip
+    assert time.get_attribute("datetime")[:2] == "20"  # the machine-readable date is untouched
+    # Remote images cannot load here: their boxes keep their size and show the placeholder.
+    page.wait_for_function("() => document.querySelectorAll('.card__media--failed').length > 0")
+    media = page.locator(".card__media").first.bounding_box()
+    assert abs(media["width"] / media["height"] - 16 / 9) < 0.02
+    page.mouse.wheel(0, 3000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__shift") < 0.01
+    assert watched.console_errors() == []
+    context.close()
+
+
+def test_css_and_js_per_page_stay_small(site):
+    root, _ = site
+    out = root / "_site"
+    html = (out / "index.html").read_text()
+    assets = [out / "assets" / name for name in ("site.css", "reader.js", "search.js")]
+    assert all(f"assets/{a.name}?v=" in html for a in assets)
+    raw = sum(len(a.read_bytes()) for a in assets)
+    zipped = sum(len(gzip.compress(a.read_bytes(), 9)) for a in assets)
+    print(f"CSS + JS per page: {raw} bytes, {zipped} gzipped")
+    assert zipped < 8_000

@@ -59,7 +59,9 @@
       const found = await engine.search(query);
       const shown = await Promise.all(found.results.slice(0, SHOWN).map((result) => result.data()));
       if (ticket !== latest) return; // a newer query is on its way
+      // Query to rendered results, for tests and bench/search_latency.py.
       panel.dataset.queryMs = (performance.now() - started).toFixed(1);
+      panel.dataset.query = query;
       list.replaceChildren(...shown.map(item));
       const count = found.results.length;
       status.textContent = count === 0 ? `No stories match “${query}”.`
