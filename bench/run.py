@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -51,6 +52,40 @@ class BenchError(Exception):
 
 def progress(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class CodeWatch:
+    """Notices when site-builder's code, templates or static files change during a run
+    (an editor saving, a branch switch), which would make its numbers incomparable."""
+
+    FOLDERS = ("site_builder", "templates", "static")
+
+    def __init__(self) -> None:
+        self.baseline = self.fingerprint()
+        self.changed_before: list[str] = []  # labels of the builds that ran on changed code
+
+    @classmethod
+    def fingerprint(cls) -> str:
+        digest = hashlib.sha256()
+        for folder in cls.FOLDERS:
+            for path in sorted((REPO / folder).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(path.relative_to(REPO).as_posix().encode() + b"\0")
+                    try:
+                        digest.update(path.read_bytes())
+                    except OSError:
+                        pass
+        return digest.hexdigest()
+
+    def check(self, label: str) -> None:
+        current = self.fingerprint()
+        if current != self.baseline:
+            self.changed_before.append(label)
+            progress(f"warning: site-builder's code changed during the run (noticed after {label})")
+            self.baseline = current
+
+
+CODE = CodeWatch()
 
 
 # -- running one measured child process -------------------------------------------------
@@ -271,6 +306,7 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
 
 
 def report(label: str, what: str, b: BuildRun) -> None:
+    CODE.check(f"{label} {what}")
     progress(
         f"{label} site-builder {what}: {b.run.wall:.2f} s wall, {b.run.cpu:.2f} s CPU, "
         f"{memory(b.run.max_rss_mb, b.run.tree_pss_mb)} MB, {b.pages} pages, "
@@ -515,6 +551,11 @@ def render_report(
                 f"- {r.size}: Hugo got {r.hugo.conversion.articles} stories, site-builder published "
                 f"{o.cold.runs[0].articles}: the sites differ."
             )
+    if CODE.changed_before:
+        checks.append(
+            "- site-builder's code (site_builder/, templates/, static/) changed during the run, noticed after: "
+            + ", ".join(CODE.changed_before) + ". Numbers on either side of a change are not comparable: run again."
+        )
     if failure:
         checks.append(f"- The run stopped: {failure.splitlines()[0].rstrip(':')} (the full output is on stderr); "
                       "sizes after it were not measured.")

@@ -31,6 +31,7 @@ from .models import Article, Problem
 from .parallel import map_chunks
 from .render import Renderer
 from .routes import SitePlan, plan_site
+from .search import search_files
 from .theme import default_theme_dir
 from .topics import drop_duplicate_urls, newest_first, select_published
 from .writer import SiteWriter, WriteResult
@@ -226,11 +227,13 @@ class Builder:
         try:
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out)
             _write_static(writer, plan, statics)
+            search = _write_search(writer, plan, model, state, out)
             result = writer.commit(previous=state.outputs if state.output_dir == str(out) else None)
         except BaseException:
             writer.abort()  # the previous site stays as it was
             raise
         state.pages, state.outputs, state.output_dir = new_pages, writer.produced, str(out)
+        state.search = search
         report = BuildReport(
             articles=len(model.articles),
             files=model.files,
@@ -344,6 +347,24 @@ def _write_pages(writer, plan, renderer, fingerprints, state, out) -> tuple[dict
     for written, unchanged, produced in map_chunks(render, to_render):
         writer.merge(written, unchanged, produced)
     return new_pages, len(to_render)
+
+
+def _write_search(writer: SiteWriter, plan: SitePlan, model: Model, state: BuildState, out: Path) -> tuple:
+    """The Pagefind index, rebuilt only when a searchable field of a published story (or
+    the base path or language) changed: it is thousands of files on a large site."""
+    records = site_wide_fingerprint(
+        model.config.base_path, model.config.language,
+        [(e.path, model.digests[e.article.source]) for e in plan.entries],
+    )
+    previous_fingerprint, previous_files = state.search
+    if records == previous_fingerprint and all(os.path.isfile(out / rel) for rel in previous_files):
+        for rel in previous_files:
+            writer.keep(rel)
+        return state.search
+    files = search_files(plan.entries, model.config)
+    for rel, data in files.items():
+        writer.add(rel, data)
+    return records, sorted(files)
 
 
 def _write_static(writer: SiteWriter, plan: SitePlan, statics: dict[str, bytes]) -> None:

@@ -27,7 +27,7 @@ from .models import Problem, ReadResult
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
-FORMAT = 1  # bump when the layout of BuildState or of the model changes
+FORMAT = 2  # bump when the layout of BuildState or of the model changes
 
 
 @dataclass
@@ -45,9 +45,10 @@ class BuildState:
     pages: dict[str, str] = field(default_factory=dict)  # output file -> input fingerprint
     outputs: set[str] = field(default_factory=set)  # every file the last build produced
     output_dir: str = ""
+    search: tuple = ("", ())  # the search index's input fingerprint and its files
 
     def reset_outputs(self) -> None:
-        self.pages, self.outputs = {}, set()
+        self.pages, self.outputs, self.search = {}, set(), ("", ())
 
 
 def state_key(*settings) -> tuple:

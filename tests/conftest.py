@@ -201,3 +201,31 @@ def start_preview():
     yield _start
     for preview in started:
         preview.stop()
+
+
+# --- Real browser (Debian's Chromium through Playwright) ----------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"  # screenshots; gitignored, kept by CI as artifacts
+
+
+def need(reason: str):
+    """A missing browser dependency: skip on a developer's machine, fail in CI."""
+    (pytest.fail if IN_CI else pytest.skip)(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module; tests open their own pages or contexts."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("playwright is not installed (pip install -e '.[test]')")
+    if not Path(CHROMIUM).exists():
+        need("Chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

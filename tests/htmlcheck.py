@@ -28,9 +28,9 @@ class _Scanner(HTMLParser):
 
     def _check(self, tag, attrs):
         attributes = dict(attrs)
-        if tag == "script" and attributes.get("type") != "application/ld+json":
-            self.found.append(f"<script {attrs}>")  # the theme has no scripts of its own yet
-        if tag in ACTIVE_TAGS:
+        if tag == "script" and attributes.get("type") != "application/ld+json" and not _theme_script(attributes):
+            self.found.append(f"<script {attrs}>")
+        if tag in ACTIVE_TAGS and not (tag == "form" and _site_search_form(attributes)):
             self.found.append(f"<{tag}>")
         if tag == "meta" and (attributes.get("http-equiv") or "").lower() == "refresh":
             self.found.append("<meta http-equiv=refresh>")
@@ -42,6 +42,19 @@ class _Scanner(HTMLParser):
                 for url in urls:
                     if scheme_of(url) not in SAFE_SCHEMES:
                         self.found.append(f"<{tag} {name}={url!r}>")
+
+
+def _theme_script(attributes: dict) -> bool:
+    """The theme's own same-origin files (reader.js, search.js): no inline code, no host."""
+    src = attributes.get("src") or ""
+    parts = urlsplit(src)
+    return not parts.scheme and not parts.netloc and "/assets/" in parts.path and parts.path.endswith(".js")
+
+
+def _site_search_form(attributes: dict) -> bool:
+    """The header's search box: a GET form to the site's own /search/ page."""
+    action = urlsplit(attributes.get("action") or "")
+    return attributes.get("role") == "search" and not action.scheme and not action.netloc and action.path.endswith("/search/")
 
 
 def scheme_of(url: str) -> str:

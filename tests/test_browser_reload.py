@@ -4,34 +4,7 @@ Content-Security-Policy. Skipped locally without Chromium or Playwright; fails i
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
-from conftest import IN_CI, REPO, article, atomic_save, make_site
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"
-
-
-def _need(reason: str):
-    (pytest.fail if IN_CI else pytest.skip)(reason)
-
-
-@pytest.fixture
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need("playwright is not installed (pip install -e '.[test]')")
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        _need("Chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+from conftest import ARTIFACTS, article, atomic_save, make_site
 
 
 def test_the_open_page_reloads_with_the_new_title(tmp_path, start_preview, browser):

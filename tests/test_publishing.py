@@ -144,7 +144,9 @@ def test_json_ld_cannot_be_closed_by_a_title(tmp_path, run):
                 scripts.append(dict(attrs))
 
     Collect().feed(built.html(page))
-    assert scripts == [{"type": "application/ld+json"}]
+    inline = [s for s in scripts if "src" not in s]
+    assert inline == [{"type": "application/ld+json"}]
+    assert all(s["src"].startswith("/assets/") for s in scripts if "src" in s)  # the theme's own
 
 
 def test_provider_pages_are_the_cards_h_card_url(site):

@@ -1,0 +1,129 @@
+// Search as you type, for every form[data-search]: the header's box on every page and
+// the search page's own. Without JavaScript the forms still go to /search/?q=...
+// Pagefind's bundle (pagefind.js, its index and WASM) is fetched only once a reader
+// starts typing, so pages that are only read never pay for it.
+(() => {
+  "use strict";
+  const bundle = document.currentScript.dataset.pagefind;
+  const SHOWN = 10;
+  let pagefind = null;
+
+  function load() {
+    // Record URLs in the index already carry the base path: stop Pagefind adding it again.
+    pagefind ??= import(bundle).then(async (module) => {
+      await module.options({ baseUrl: "/", excerptLength: 24 });
+      module.init();
+      return module;
+    });
+    return pagefind;
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function enhance(form) {
+    const input = form.querySelector("input[name=q]");
+    const onPage = form.dataset.search === "page";
+    const panel = element("div", "search-results" + (onPage ? "" : " search-results--popup"));
+    const status = element("p", "search-results__status");
+    status.setAttribute("role", "status");
+    const list = element("ol", "search-results__list");
+    list.id = input.id + "-results";
+    panel.append(status, list);
+    panel.hidden = true;
+    form.append(panel);
+    input.setAttribute("aria-controls", list.id);
+    let latest = 0;
+
+    async function run() {
+      const query = input.value.trim();
+      const ticket = ++latest;
+      if (!query) {
+        panel.hidden = true;
+        list.replaceChildren();
+        return;
+      }
+      let engine;
+      try {
+        engine = await load();
+      } catch {
+        status.textContent = "Search is not available yet: this site has no stories.";
+        panel.hidden = false;
+        return;
+      }
+      const started = performance.now();
+      const found = await engine.search(query);
+      const ranked = performance.now();
+      const shown = await Promise.all(found.results.slice(0, SHOWN).map((result) => result.data()));
+      if (ticket !== latest) return; // a newer query is on its way
+      // Query to rendered results, for tests and bench/search_latency.py.
+      panel.dataset.searchMs = (ranked - started).toFixed(1);
+      panel.dataset.queryMs = (performance.now() - started).toFixed(1);
+      panel.dataset.query = query;
+      list.replaceChildren(...shown.map(item));
+      const count = found.results.length;
+      status.textContent = count === 0 ? `No stories match “${query}”.`
+        : `${count} ${count === 1 ? "story" : "stories"}` + (count > SHOWN ? `, the best ${SHOWN} shown` : "");
+      panel.hidden = false;
+    }
+
+    function item(data) {
+      const li = element("li", "search-results__item");
+      const link = element("a", "search-results__link", data.meta.title);
+      link.href = data.url;
+      const meta = element("span", "search-results__meta", data.meta.provider || "");
+      if (data.meta.date) {
+        const when = new Date(data.meta.date).toLocaleDateString(document.documentElement.lang || undefined,
+          { day: "numeric", month: "short", year: "numeric" });
+        const time = element("time", "", when);
+        time.dateTime = data.meta.date;
+        meta.append(meta.textContent ? " · " : "", time);
+      }
+      li.append(link, meta);
+      if (data.meta.excerpt) li.append(element("span", "search-results__excerpt", data.meta.excerpt));
+      return li;
+    }
+
+    // Keyboard: arrows move between the box and the results, Escape goes back to the box.
+    form.addEventListener("keydown", (event) => {
+      const links = [...list.querySelectorAll("a")];
+      const at = links.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" && links.length) {
+        links[Math.min(at + 1, links.length - 1)].focus();
+      } else if (event.key === "ArrowUp" && at >= 0) {
+        (at === 0 ? input : links[at - 1]).focus();
+      } else if (event.key === "Escape" && !onPage) {
+        panel.hidden = true;
+        input.focus();
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
+    input.addEventListener("input", run);
+    input.addEventListener("focus", load, { once: true });
+    if (!onPage) {
+      form.addEventListener("focusout", (event) => {
+        if (!form.contains(event.relatedTarget)) panel.hidden = true;
+      });
+      input.addEventListener("focus", () => { if (list.childElementCount) panel.hidden = false; });
+    } else {
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        history.replaceState(null, "", "?q=" + encodeURIComponent(input.value.trim()));
+        run();
+      });
+      const asked = new URLSearchParams(location.search).get("q");
+      if (asked) {
+        input.value = asked;
+        run();
+      }
+    }
+  }
+
+  document.querySelectorAll("form[data-search]").forEach(enhance);
+})();
