@@ -15,7 +15,7 @@ from .models import Article, Problem
 from .render import Renderer
 from .routes import SitePlan, plan_site
 from .theme import default_theme_dir
-from .topics import drop_duplicate_urls, newest_first, select_published
+from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
 
 OUTPUT_DIR = "_site"
@@ -73,6 +73,7 @@ class Model:
     articles: tuple[Article, ...]  # to publish, newest first
     files: int
     problems: tuple[Problem, ...]
+    now: datetime  # the build time: what is "future", and the age of a trending story
 
 
 def load_model(options: BuildOptions) -> Model:
@@ -98,15 +99,16 @@ def load_model(options: BuildOptions) -> Model:
     unique, duplicates = drop_duplicate_urls(read)
     problems.extend(duplicates)
     now = options.now or datetime.now(timezone.utc)
-    published = newest_first(select_published(unique, now, options.drafts, options.future))
-    return Model(config, tuple(published), len(files), tuple(problems))
+    selected = select_published(unique, now, options.drafts, options.future)
+    published = newest_first(meets_quality(selected, config.min_quality))
+    return Model(config, tuple(published), len(files), tuple(problems), now)
 
 
 def check(options: BuildOptions) -> BuildReport:
     """Validate everything a build would, write nothing."""
     started = time.perf_counter()
     model = load_model(options)
-    plan = plan_site(model.articles, model.config)
+    plan = plan_site(model.articles, model.config, model.now)
     return BuildReport(
         articles=len(model.articles),
         files=model.files,
@@ -120,7 +122,7 @@ def build(options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
     model = load_model(options)
     _refuse_dangerous_output(options)
-    plan = plan_site(model.articles, model.config)
+    plan = plan_site(model.articles, model.config, model.now)
     statics = collect_static(options.site_dir)
     renderer = Renderer(
         model.config,
