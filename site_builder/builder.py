@@ -76,18 +76,26 @@ class Model:
     now: datetime  # the build time: what is "future", and the age of a trending story
 
 
-def load_model(options: BuildOptions) -> Model:
-    """READ + MODEL: every article file, validated; the ones to publish, ordered."""
-    site_dir = options.site_dir
+def content_folder(site_dir: Path) -> Path:
+    """SITE/content, which must exist: a command run in the wrong folder says so."""
     if not site_dir.is_dir():
         raise ConfigError(f"{site_dir}: no such folder")
-    config = load_config(site_dir, options.base_url)
     content_dir = site_dir / "content"
     if not content_dir.is_dir():
         raise ConfigError(
             f"{site_dir}: no content/ folder here; run this in a site folder, "
             f"or create content/ with article files (.md, .txt, .markdown)"
         )
+    return content_dir
+
+
+def load_model(options: BuildOptions) -> Model:
+    """READ + MODEL: every article file, validated; the ones to publish, ordered."""
+    site_dir = options.site_dir
+    if not site_dir.is_dir():
+        raise ConfigError(f"{site_dir}: no such folder")
+    config = load_config(site_dir, options.base_url)
+    content_dir = content_folder(site_dir)
     problems: list[Problem] = []
     read = []
     files = find_article_files(content_dir)

@@ -5,6 +5,7 @@ with mf2py."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,31 @@ def test_ranking_is_bounded_and_deterministic():
     best = top_stories(stories, 3)
     assert [a.quality for a in best] == [6, 6, 6]
     assert best == sorted(best, key=lambda a: a.published, reverse=True)
+
+
+def test_new_writes_a_story_that_builds(tmp_path, run):
+    site = make_site(tmp_path, {})
+    result = run("new", "Rust: the \"safe\" choice # 1", "--url", "https://example.com/rust",
+                 "--topic", "Rust", "--topic", "Programming", "--site", site)
+    assert result.code == 0
+    path = Path(result.out.strip())
+    assert path.parent == site / "content" and path.is_file()
+    assert run("build", site).code == 0
+    [card] = BuiltSite(site / "_site").entries("/")
+    assert text_of(prop(card, "name")) == "Rust: the \"safe\" choice # 1"
+    assert card["properties"]["category"] == ["Rust", "Programming"]
+    assert prop(card, "bookmark-of") == "https://example.com/rust"
+    published = datetime.fromisoformat(prop(card, "published"))
+    assert abs(datetime.now(timezone.utc) - published) < timedelta(minutes=5)
+
+
+def test_new_refuses_a_url_already_on_the_site_and_bad_input(tmp_path, run):
+    site = make_site(tmp_path, {"content/a.md": article("Old", "https://example.com/x")})
+    again = run("new", "Same story", "--url", "HTTPS://EXAMPLE.COM/x#top", "--site", site)
+    assert again.code == 1 and "already in" in again.err
+    assert run("new", "Bad", "--url", "javascript:alert(1)", "--site", site).code == 2
+    assert run("new", "  ", "--url", "https://example.com/y", "--site", site).code == 2
+    with pytest.raises(SystemExit) as exited:  # argparse: --url is required
+        run("new", "No url", "--site", site)
+    assert exited.value.code == 2
+    assert [p.name for p in (site / "content").iterdir()] == ["a.md"]
