@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import ConfigError, SiteConfig, load_config
 from .content import find_article_files, is_ignored_name, read_article
+from .linkcheck import check_links
 from .models import Article, Problem
 from .render import Renderer
 from .routes import SitePlan, plan_site
@@ -113,17 +115,21 @@ def load_model(options: BuildOptions) -> Model:
 
 
 def check(options: BuildOptions) -> BuildReport:
-    """Validate everything a build would, write nothing."""
+    """Validate everything a build would, and every internal link of the result: the
+    site is built (the same build) into a temporary folder, so nothing is written."""
     started = time.perf_counter()
-    model = load_model(options)
-    plan = plan_site(model.articles, model.config, model.now)
-    return BuildReport(
-        articles=len(model.articles),
-        files=model.files,
-        pages=len(plan.pages),
-        problems=list(model.problems),
-        seconds=time.perf_counter() - started,
-    )
+    with tempfile.TemporaryDirectory(prefix="site-builder-check-") as temp:
+        out = Path(temp) / OUTPUT_DIR
+        report = build(replace(options, out_dir=out))
+        config = load_config(options.site_dir, options.base_url)
+        report.problems += [
+            Problem(f"{OUTPUT_DIR}/{bad.source}", f"link {bad.url} {bad.reason}")
+            for bad in check_links(out, config.base_url or config.base_path)
+        ]
+    report.write = None
+    report.notes = []
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def build(options: BuildOptions) -> BuildReport:

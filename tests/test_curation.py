@@ -139,3 +139,19 @@ def test_new_refuses_a_url_already_on_the_site_and_bad_input(tmp_path, run):
         run("new", "No url", "--site", site)
     assert exited.value.code == 2
     assert [p.name for p in (site / "content").iterdir()] == ["a.md"]
+
+
+def test_check_verifies_the_built_sites_internal_links_and_writes_nothing(tmp_path, run):
+    good = article("Good", "https://example.com/good", body="See [AI](/topics/ai/) and [elsewhere](https://x.example/).\n")
+    site = make_site(tmp_path, {"site.toml": 'base_url = "https://user.github.io/repo/"\n', "content/good.md": good})
+    result = run("check", site)
+    assert result.code == 0, result.err
+    assert result.out.startswith("Checked 1 articles")
+    assert not (site / "_site").exists()
+
+    (site / "content" / "bad.md").write_text(
+        article("Bad", "https://example.com/bad", body="A [dead link](/topics/nowhere/).\n"), encoding="utf-8")
+    result = run("check", site)
+    assert result.code == 1
+    assert "error: link /repo/topics/nowhere/ points nowhere" in result.err
+    assert not (site / "_site").exists()
