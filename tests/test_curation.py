@@ -155,3 +155,52 @@ def test_check_verifies_the_built_sites_internal_links_and_writes_nothing(tmp_pa
     assert result.code == 1
     assert "error: link /repo/topics/nowhere/ points nowhere" in result.err
     assert not (site / "_site").exists()
+
+
+def _more(articles: list[Article], limit: int = 5) -> dict[str, tuple[Article, ...]]:
+    from site_builder.topics import build_topics, group_by_topic, more_on_topics, newest_first
+
+    ordered = newest_first(articles)
+    topics = build_topics(ordered)
+    return more_on_topics(ordered, group_by_topic(ordered, topics), topics, limit)
+
+
+def _a(n: int, title: str, topics: tuple[str, ...], hours: int = 0) -> Article:
+    return Article(f"{n}.md", title, f"https://x.example/{n}", NOW - timedelta(hours=hours or n), topics=topics)
+
+
+def test_more_on_this_ranks_a_near_identical_title_high_across_topics():
+    stories = [
+        _a(1, "Nvidia unveils Blackwell GPU for datacenters", ("Hardware",)),
+        _a(2, "Nvidia unveils its Blackwell GPU for datacenters", ("Business",)),  # same story, other desk
+        _a(3, "Quarterly earnings beat estimates", ("Business",)),
+        *[_a(10 + n, f"Chip fab number {n} opens", ("Hardware",)) for n in range(8)],
+        _a(30, "Gardening tips for spring", ("Home",)),
+    ]
+    more = _more(stories)
+    assert more["1.md"][0].source == "2.md"
+    assert more["2.md"][0].source == "1.md"
+    assert "3.md" in {a.source for a in more["2.md"]}  # a shared topic still counts
+    assert more["30.md"] == ()  # nothing shares its topic or title
+    # a single shared word is not a similar title
+    assert not {"30.md"} & {a.source for m in more.values() for a in m}
+
+
+def test_more_on_this_is_deterministic_and_fast_at_10000_articles():
+    import random
+    import time
+
+    rng = random.Random(7)
+    vocabulary = [f"word{i}" for i in range(3000)] + ["apple", "google", "launch", "update", "security"]
+    topic_names = [f"Topic {i}" for i in range(40)]
+    stories = [
+        _a(n, " ".join(rng.choices(vocabulary, k=rng.randint(5, 12))), tuple(rng.sample(topic_names, rng.randint(1, 3))),
+           hours=rng.randint(1, 20_000))
+        for n in range(10_000)
+    ]
+    started = time.perf_counter()
+    more = _more(stories)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert all(0 < len(m) <= 5 for m in more.values())
+    assert more == _more(list(reversed(stories)))
