@@ -364,7 +364,7 @@ def write_new_file(folder: Path, name: str, text: str) -> Path:
             os.link(temp, target)
         except FileExistsError:
             raise
-        except OSError:
+        except OSError:  # no hard links here (some network and FAT file systems)
             with open(target, "x", encoding="utf-8", newline="\n") as file:
                 file.write(text)
     finally:
@@ -411,7 +411,13 @@ def import_feeds(
                 continue
             seen.add(key)  # a story in two feeds is imported once
             name = file_name(story, tz)
-            report.new.append(content_dir / name if dry_run else write_new_file(content_dir, name, article_text(story)))
+            if dry_run:
+                report.new.append(content_dir / name)
+                continue
+            try:
+                report.new.append(write_new_file(content_dir, name, article_text(story)))
+            except FileExistsError:  # its webUrl was edited since: the file is the editor's now
+                report.invalid.append(Invalid(source, f"content/{name} already exists; not overwritten"))
     return report
 
 
@@ -434,4 +440,7 @@ def new_story(site_dir: Path, title: str, url: str, topics: Sequence[str] = (), 
         raise BadStory(story)
     if normalize_url(story.web_url) in known_urls(content_dir, tz):
         raise DuplicateStory(f"{story.web_url} is already in {content_dir}; nothing written")
-    return write_new_file(content_dir, file_name(story, tz), article_text(story))
+    try:
+        return write_new_file(content_dir, file_name(story, tz), article_text(story))
+    except FileExistsError as exc:
+        raise DuplicateStory(f"{exc.filename} already exists; nothing written") from None

@@ -191,3 +191,16 @@ def test_feed_parsing_is_pure_and_reports_reasons():
     assert [s.title for s in stories][:2] == ["Why C++ modules finally matter", "no"]
     assert stories[1].images == ()  # an audio enclosure is not an image
     assert [str(i) for i in invalid] == ['rss.xml: entry 5: "An item without a date": no valid published or updated date']
+
+
+def test_an_existing_file_is_never_overwritten(site, run):
+    assert run("import", FEEDS / "feed.json", "--site", site).code == 1
+    [first, *_] = sorted((site / "content").iterdir())
+    # the editor points the file at another URL: the feed's entry is new again, but its
+    # file name is taken
+    first.write_text(first.read_text(encoding="utf-8").replace("https://www.theverge.com/", "https://elsewhere.example/"),
+                     encoding="utf-8")
+    before = content_files(site)
+    result = run("import", FEEDS / "feed.json", "--site", site)
+    assert f"content/{first.name} already exists; not overwritten" in result.err
+    assert content_files(site) == before
