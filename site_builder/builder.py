@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,13 +28,14 @@ from .cache import (
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
 from .content import find_article_files, is_ignored_name, read_article
 from .fingerprint import Fingerprinter, site_wide_fingerprint
+from .linkcheck import check_links
 from .models import Article, Problem
 from .parallel import map_chunks
 from .render import Renderer
 from .routes import SitePlan, plan_site
 from .search import search_files
 from .theme import default_theme_dir
-from .topics import drop_duplicate_urls, newest_first, select_published
+from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
 
 OUTPUT_DIR = "_site"
@@ -96,6 +98,19 @@ class Model:
     next_change: datetime | None  # when the first scheduled (future) story goes live
 
 
+def content_folder(site_dir: Path) -> Path:
+    """SITE/content, which must exist: a command run in the wrong folder says so."""
+    if not site_dir.is_dir():
+        raise ConfigError(f"{site_dir}: no such folder")
+    content_dir = site_dir / "content"
+    if not content_dir.is_dir():
+        raise ConfigError(
+            f"{site_dir}: no content/ folder here; run this in a site folder, "
+            f"or create content/ with article files (.md, .txt, .markdown)"
+        )
+    return content_dir
+
+
 class Builder:
     """Builds one site, remembering what it did (BuildState) so the next build only redoes
     what changed. `build`, `check`, `serve`, `build --watch` and `deploy` all use it; the
@@ -114,15 +129,8 @@ class Builder:
     def load_model(self) -> Model:
         options = self.options
         site_dir = options.site_dir
-        if not site_dir.is_dir():
-            raise ConfigError(f"{site_dir}: no such folder")
+        content_dir = content_folder(site_dir)
         config = load_config(site_dir, options.base_url)
-        content_dir = site_dir / "content"
-        if not content_dir.is_dir():
-            raise ConfigError(
-                f"{site_dir}: no content/ folder here; run this in a site folder, "
-                f"or create content/ with article files (.md, .txt, .markdown)"
-            )
         state = self._state(state_key(config.timezone))
         files = self._read(content_dir, config, state)
         problems = [p for cached in files for p in cached.result.problems]
@@ -130,7 +138,8 @@ class Builder:
         unique, duplicates = drop_duplicate_urls(read)
         problems.extend(duplicates)
         now = options.now or datetime.now(timezone.utc)
-        published = newest_first(select_published(unique, now, options.drafts, options.future))
+        selected = select_published(unique, now, options.drafts, options.future)
+        published = newest_first(meets_quality(selected, config.min_quality))
         digests = {c.result.article.source: c.digest for c in files if c.result.article is not None}
         scheduled = [a.published for a in unique if a.published > now and not options.future]
         return Model(config, tuple(published), len(files), tuple(problems), digests, min(scheduled, default=None))
@@ -178,17 +187,21 @@ class Builder:
 
     # -- the commands ----------------------------------------------------------------
     def check(self) -> BuildReport:
-        """Validate everything a build would, write nothing."""
+        """Validate everything a build would, and every internal link of the result: the
+        site is built (the same build) into a temporary folder, so nothing is written."""
         started = time.perf_counter()
-        model = self.load_model()
-        plan = plan_site(model.articles, model.config)
-        return BuildReport(
-            articles=len(model.articles),
-            files=model.files,
-            pages=len(plan.pages),
-            problems=list(model.problems),
-            seconds=time.perf_counter() - started,
-        )
+        with tempfile.TemporaryDirectory(prefix="site-builder-check-") as temp:
+            out = Path(temp) / OUTPUT_DIR
+            report = Builder(replace(self.options, out_dir=out), cache="read").build()
+            config = load_config(self.options.site_dir, self.options.base_url)
+            report.problems += [
+                Problem(f"{OUTPUT_DIR}/{bad.source}", f"link {bad.url} {bad.reason}")
+                for bad in check_links(out, config.base_url or config.base_path)
+            ]
+        report.write = None
+        report.notes = []
+        report.seconds = time.perf_counter() - started
+        return report
 
     def build(self, publish_with_errors: bool = True) -> BuildReport:
         """publish_with_errors=False leaves the output untouched when an article is invalid

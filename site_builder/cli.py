@@ -10,6 +10,7 @@ from . import __version__
 from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
 from .deploy import DeployError, DeployOptions, DeployReport, deploy
+from .importer import BadStory, DuplicateStory, import_feeds, new_story
 from .render import RenderError
 from .routes import PlanError
 from .scaffold import init_site
@@ -65,12 +66,34 @@ def _parser() -> argparse.ArgumentParser:
         "a GitHub Actions workflow that publishes on GitHub Pages. Existing files are never overwritten.",
     )
     i.add_argument("dir", nargs="?", default=".", type=Path, help="folder for the new site (default: .)")
+
+    im = commands.add_parser(
+        "import", help="add stories from Atom, RSS or JSON feeds (files or URLs) to content/",
+        description="Write an article file in SITE/content/ for each feed entry whose webUrl is not there yet; "
+        "importing again writes nothing new.",
+    )
+    im.add_argument("sources", nargs="+", metavar="SOURCE", help="feed file or http(s) URL")
+    im.add_argument("--site", default=".", type=Path, help="site folder (default: .)")
+    im.add_argument("--topic", action="append", default=[], metavar="T", help="add topic T to every story (repeatable)")
+    im.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+
+    n = commands.add_parser(
+        "new", help="add a story by hand: writes an article file dated now and prints its path",
+        description="Write a new article file in SITE/content/, dated now, and print its path.",
+    )
+    n.add_argument("title", help="the headline")
+    n.add_argument("--url", required=True, help="the story at its source (http/https)")
+    n.add_argument("--topic", action="append", default=[], metavar="T", help="a topic (repeatable)")
+    n.add_argument("--site", default=".", type=Path, help="site folder (default: .)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init}
+    handlers = {
+        "build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init,
+        "import": _import, "new": _new,
+    }
     command = handlers[args.command]
     try:
         return command(args)
@@ -121,6 +144,31 @@ def _init(args: argparse.Namespace) -> int:
     created = init_site(args.dir)
     print(f"Created a site in {args.dir}: {', '.join(created)}")
     print(f"Next: site-builder build {args.dir}, then see \"Publish on GitHub Pages\" in the README.")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    report = import_feeds(args.site, args.sources, args.topic, args.dry_run)
+    for failure in report.failed:
+        print(f"error: {failure}", file=sys.stderr)
+    for invalid in report.invalid:
+        print(f"{invalid.where}: invalid: {invalid.reason}", file=sys.stderr)
+    for path in report.new:
+        print(f"{'would write' if args.dry_run else 'wrote'} {path}")
+    print(report.summary(args.dry_run))
+    return EXIT_INVALID_CONTENT if report.failed or report.invalid else EXIT_OK
+
+
+def _new(args: argparse.Namespace) -> int:
+    try:
+        path = new_story(args.site, args.title, args.url, args.topic)
+    except BadStory as exc:
+        print(f"error: {exc}; give a title and --url https://...", file=sys.stderr)
+        return EXIT_USAGE
+    except DuplicateStory as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID_CONTENT
+    print(path)
     return EXIT_OK
 
 

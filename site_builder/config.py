@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_FILE = "site.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
+MAX_STRIP = 20  # a home page strip is a handful of stories, not a second listing
 
 
 class ConfigError(Exception):
@@ -28,6 +29,9 @@ class SiteConfig:
     paginate: int = 20
     permalink: str = "/{year}/{month}/{day}/{slug}/"
     cname: str = ""  # custom domain for GitHub Pages; `deploy` writes it to CNAME
+    min_quality: int = 0  # stories with a lower `quality` are not published; 0: off
+    trending: int = 5  # stories in the home page's "Trending" strip; 0: no strip
+    top_stories: int = 5  # stories in the home page's "Top stories" strip; 0: no strip
 
     @property
     def base_path(self) -> str:
@@ -90,6 +94,14 @@ _TYPE_NAMES = {str: "string (in quotes)", int: "whole number"}
 def _validate(config: SiteConfig, source: str) -> None:
     if config.paginate < 1:
         raise ConfigError(f"{source}: 'paginate' must be 1 or more, got {config.paginate}.")
+    if config.min_quality < 0:
+        raise ConfigError(f"{source}: 'min_quality' must be 0 (off) or more, got {config.min_quality}.")
+    for key in ("trending", "top_stories"):
+        if not 0 <= getattr(config, key) <= MAX_STRIP:
+            raise ConfigError(
+                f"{source}: '{key}' is the number of stories in the strip, 0 (no strip) to {MAX_STRIP}, "
+                f"got {getattr(config, key)}."
+            )
     if config.base_url:
         parts = urlsplit(config.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

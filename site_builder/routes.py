@@ -7,7 +7,7 @@ order, on which page, linking where. Two pages never share an output path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .config import SiteConfig
@@ -22,6 +22,8 @@ from .topics import (
     more_on_topics,
     normalize_url,
     paginate,
+    top_stories,
+    trending,
 )
 
 FEED_SIZE = 50
@@ -140,7 +142,7 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
     topic_refs = {key: TopicRef(t.name, f"/topics/{t.slug}/") for key, t in topics.items()}
     source_refs = {domain: SourceRef(name, domain, f"/sources/{domain}/") for domain, (name, _) in providers.items()}
 
-    listings = [_Listing(home_path, "index.html", articles, {"title": ""})]
+    listings = [_Listing(home_path, "index.html", articles, {"title": "", "trending": (), "top_stories": ()})]
     for topic, members in by_topic.items():
         ref = topic_refs[topic.key]
         feed = FeedLink(f"{topic.name} (Atom)", f"{ref.path}feed.xml", "application/atom+xml")
@@ -168,6 +170,11 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
     pages = _article_pages(entries, by_source, articles, by_topic, topics, paths)
     for listing in listings:
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
+    home = next(i for i, page in enumerate(pages) if page.path == "/")
+    # Trending ages are counted from the newest story, not the clock: the same files
+    # always build the same site, so a rebuild can skip what did not change.
+    site_now = articles[0].published if articles else None
+    pages[home] = _with_strips(pages[home], articles, config, site_now, by_source)
 
     topic_list = tuple(
         sorted(((topic_refs[t.key], len(by_topic[t])) for t in topics.values()), key=lambda p: p[0].name.casefold())
@@ -244,6 +251,19 @@ def _paginated(listing: _Listing, entries: list[Entry], per_page: int) -> list[P
     return pages
 
 
+def _with_strips(page: Page, articles, config: SiteConfig, now, by_source) -> Page:
+    """The first home page with its "Trending" and "Top stories" strips (either may be
+    empty: off in site.toml, or no story has heat / quality)."""
+    hot = trending(articles, now, config.trending) if now else []
+    best = top_stories(articles, config.top_stories)
+    context = {
+        **page.context,
+        "trending": tuple(by_source[a.source] for a in hot),
+        "top_stories": tuple(by_source[a.source] for a in best),
+    }
+    return replace(page, context=context)
+
+
 def _feed_pages(entries, topics, by_topic, topic_refs, by_source, config) -> list[Page]:
     latest = entries[:FEED_SIZE]
     newest = latest[0].article.published if latest else None
@@ -283,10 +303,11 @@ def _month_index(months) -> tuple[tuple[int, tuple[tuple[str, str, int], ...]], 
 
 
 def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
-    """The heading for "More on ...": the story's topic that most of the others share."""
-    if not entry.topics:
-        return ""
-    return max(entry.topics, key=lambda ref: sum(ref in other.topics for other in others)).name
+    """The heading for "More on ...": the story's topic that most of the others share
+    ("this story" when they were found by their titles alone)."""
+    counts = [(sum(ref in other.topics for other in others), -i, ref.name) for i, ref in enumerate(entry.topics)]
+    best = max(counts, default=(0, 0, ""))
+    return best[2] if best[0] else "this story"
 
 
 def _article_paths(articles: Sequence[Article], config: SiteConfig, taken: set[str]) -> dict[str, str]:

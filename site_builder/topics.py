@@ -4,6 +4,8 @@ pagination and "more on this topic". Each runs once per build; templates only re
 from __future__ import annotations
 
 import functools
+import heapq
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,14 @@ def select_published(
         for a in articles
         if (include_drafts or not a.draft) and (include_future or a.published <= now)
     ]
+
+
+def meets_quality(articles: Iterable[Article], min_quality: int) -> list[Article]:
+    """`min_quality` hides stories scored below it; a story with no `quality` is kept
+    (nobody scored it, so nothing says it is poor)."""
+    if min_quality <= 0:
+        return list(articles)
+    return [a for a in articles if a.quality is None or a.quality >= min_quality]
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -115,39 +125,117 @@ def paginate(items: Sequence, per_page: int) -> list[Pagination]:
 
 
 MORE_WINDOW = 12  # neighbours considered per shared topic: bounded work, not O(n²)
+TITLE_WEIGHT = 3  # a near-identical title counts like three shared topics
+MIN_SIMILARITY = 0.3  # title overlap below this, without a shared topic, is coincidence
+RARE_WORD_LIMIT = 20  # a word in more titles than this says little, and would cost O(n) each
+WORDS_LOOKED_UP = 4  # a title's rarest words used to find similar titles
+_WORD = re.compile(r"\w+")
+_STOP_WORDS = frozenset(
+    "about after all and are but can for from has have how into its more new not now out over "
+    "than that the their this was what when why will with you your".split()
+)
+
+
+def title_words(title: str) -> frozenset[str]:
+    """A title's significant words: case-folded, three letters or more (or with a digit:
+    "5g", "m3"), no stop words."""
+    return frozenset(
+        w for w in _WORD.findall(title.casefold())
+        if (len(w) >= 3 or any(c.isdigit() for c in w)) and w not in _STOP_WORDS
+    )
+
+
+def title_similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two titles' word sets: 1.0 for the same words."""
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared) if shared else 0.0
 
 
 def more_on_topics(
     articles: Sequence[Article], groups: dict[Topic, list[Article]], topics: dict[str, Topic], limit: int = 5
 ) -> dict[str, tuple[Article, ...]]:
-    """For each article (by source), up to `limit` other stories sharing its topics.
+    """For each article (by source), up to `limit` other stories on the same subject.
 
-    Candidates are the articles nearest in time within each shared topic; they are ranked
-    by the number of topics shared, then by closeness in time, then by URL.
+    Candidates are the articles nearest in time within each shared topic, and the
+    articles sharing one of the title's rarest words (found through an index of words
+    in at most RARE_WORD_LIMIT titles): at most a constant number per article, so the
+    whole is O(n · k), not O(n²). A candidate needs a shared topic or a title similarity
+    of MIN_SIMILARITY. Ranked by shared topics + TITLE_WEIGHT × title similarity, then
+    by closeness in time, then by URL.
     """
     position = {
         topic: {a.source: i for i, a in enumerate(members)} for topic, members in groups.items()
     }
+    keys = {a.source: frozenset(name.casefold() for name in a.topics) for a in articles}
+    words = {a.source: title_words(a.title) for a in articles}
+    by_word = _rare_word_index(articles, words)
     result = {}
     for article in articles:
-        own = {name.casefold() for name in article.topics}
+        own, own_words = keys[article.source], words[article.source]
         candidates: dict[str, Article] = {}
         for key in own:
             topic = topics[key]
             members = groups[topic]
             i = position[topic][article.source]
             lo, hi = max(0, i - MORE_WINDOW), min(len(members), i + MORE_WINDOW + 1)
-            for other in members[lo:hi]:
-                if other.source != article.source:
-                    candidates[other.source] = other
+            candidates.update((other.source, other) for other in members[lo:hi])
+        candidates.update(_similar_titles(own_words, by_word))
+        candidates.pop(article.source, None)
 
         def rank(other: Article):
-            shared = len(own & {n.casefold() for n in other.topics})
+            shared = len(own & keys[other.source])
+            similarity = title_similarity(own_words, words[other.source])
             gap = abs((other.published - article.published).total_seconds())
-            return (-shared, gap, other.web_url)
+            related = shared > 0 or similarity >= MIN_SIMILARITY
+            return (not related, -(shared + TITLE_WEIGHT * similarity), gap, other.web_url, other.source)
 
-        result[article.source] = tuple(sorted(candidates.values(), key=rank)[:limit])
+        ranked = heapq.nsmallest(limit, ((rank(o), o) for o in candidates.values()), key=lambda pair: pair[0])
+        result[article.source] = tuple(other for key, other in ranked if not key[0])
     return result
+
+
+def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[Article]]) -> dict[str, Article]:
+    """Articles sharing two of the title's rarest words (or its only one): a near-identical
+    title shares its rare words, and one shared word alone is mostly coincidence."""
+    rarest = sorted((w for w in own_words if w in by_word), key=lambda w: (len(by_word[w]), w))[:WORDS_LOOKED_UP]
+    hits = Counter(other for word in rarest for other in by_word[word])
+    needed = min(2, len(rarest))
+    return {other.source: other for other, n in hits.items() if n >= needed}
+
+
+def _rare_word_index(articles: Sequence[Article], words: dict[str, frozenset[str]]) -> dict[str, list[Article]]:
+    """Word -> the articles whose title has it, for words in at most RARE_WORD_LIMIT titles."""
+    index: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        for word in words[article.source]:
+            index[word].append(article)
+    return {word: members for word, members in index.items() if len(members) <= RARE_WORD_LIMIT}
+
+
+GRAVITY = 1.8  # Hacker News' gravity: how fast age outweighs heat
+
+
+def trend_score(article: Article, now: datetime) -> float:
+    """heat / (age_hours + 2) ** GRAVITY, the Hacker News ranking with `heat` as the votes.
+
+    The +2 keeps a brand-new story from dividing by (almost) nothing; a story dated after
+    `now` (a --future build) counts as age 0.
+    """
+    age_hours = max(0.0, (now - article.published).total_seconds() / 3600)
+    return (article.heat or 0) / (age_hours + 2) ** GRAVITY
+
+
+def trending(articles: Iterable[Article], now: datetime, limit: int) -> list[Article]:
+    """The `limit` hottest stories by trend_score; stories without a positive heat never
+    trend (records use -1 for "unknown"). Ties: newest first."""
+    hot = (a for a in articles if a.heat is not None and a.heat > 0)
+    return heapq.nsmallest(limit, hot, key=lambda a: (-trend_score(a, now), newest_first_key(a)))
+
+
+def top_stories(articles: Iterable[Article], limit: int) -> list[Article]:
+    """The `limit` stories with the highest `quality`; ties: newest first."""
+    scored = (a for a in articles if a.quality is not None)
+    return heapq.nsmallest(limit, scored, key=lambda a: (-a.quality, newest_first_key(a)))
 
 
 def by_url(articles: Iterable[Article]) -> dict[str, Article]:

@@ -101,17 +101,19 @@ class BuiltSite:
         return mf2py.parse(doc=self.html(url), url=urljoin(ORIGIN, url))
 
     def entries(self, url: str) -> list[dict]:
-        """Every h-entry on the page, nested ones included, in document order."""
-        found = []
+        """Every h-entry of the page's listing (its first h-feed) when it has one, else
+        every h-entry on the page; nested ones included, in document order."""
+        items = self.mf2(url)["items"]
+        feeds = [item for item in items if "h-feed" in item.get("type", [])]
+        return _entries_in(feeds[0].get("children", []) if feeds else items)
 
-        def walk(items):
-            for item in items:
-                if "h-entry" in item.get("type", []):
-                    found.append(item)
-                walk(item.get("children", []))
-
-        walk(self.mf2(url)["items"])
-        return found
+    def feed(self, url: str, name: str) -> list[dict] | None:
+        """The h-entries of the page's h-feed named `name` (a home strip: "Trending"),
+        or None when the page has no such feed."""
+        for item in self.mf2(url)["items"]:
+            if "h-feed" in item.get("type", []) and text_of(prop(item, "name", "")) == name:
+                return _entries_in(item.get("children", []))
+        return None
 
     def follow(self, url: str) -> list[str]:
         """The URL and every page reached through rel=next."""
@@ -126,6 +128,19 @@ class BuiltSite:
 
     def all_files(self) -> list[Path]:
         return sorted(p for p in self.out.rglob("*") if p.is_file())
+
+
+def _entries_in(items: list[dict]) -> list[dict]:
+    found = []
+
+    def walk(items):
+        for item in items:
+            if "h-entry" in item.get("type", []):
+                found.append(item)
+            walk(item.get("children", []))
+
+    walk(items)
+    return found
 
 
 def prop(item: dict, name: str, default=None):

@@ -11,7 +11,7 @@ from conftest import EXAMPLE_RECORD, BuiltSite, prop, text_of, url
 
 from corpus import generate
 from site_builder.content import read_article
-from site_builder.topics import normalize_url
+from site_builder.topics import MIN_SIMILARITY, normalize_url, title_similarity, title_words
 
 COUNT, SEED = 300, 2024
 
@@ -125,15 +125,17 @@ def test_topic_pages_list_exactly_their_stories(corpus_site, built):
         assert [prop(e, "bookmark-of") for e in entries] == [a.web_url for a in wanted]
 
 
-def test_more_on_topic_shows_other_stories_sharing_a_topic(corpus_site, built):
+def test_more_on_topic_shows_other_stories_sharing_a_topic_or_a_similar_title(corpus_site, built):
     for entry in built.entries("/")[:10]:
         page = prop(entry, "url")
         main_entry, *more = built.entries(page)
         assert 0 < len(more) <= 5
         own = {c.casefold() for c in main_entry["properties"]["category"]}
+        own_words = title_words(text_of(prop(main_entry, "name")))
         for other in more:
             assert prop(other, "url") != page
-            assert own & {c.casefold() for c in other["properties"].get("category", [])}
+            similarity = title_similarity(own_words, title_words(text_of(prop(other, "name"))))
+            assert own & {c.casefold() for c in other["properties"].get("category", [])} or similarity >= MIN_SIMILARITY
 
 
 def test_drafts_and_secrets_stay_out(corpus_site, built):

@@ -1,0 +1,446 @@
+"""IMPORT and AUTHOR: feeds (Atom, RSS, JSON Feed) and hand-added stories become article
+files in content/, in the schema `content.py` reads, so nobody writes them by hand.
+
+Parsing is pure (feed bytes -> stories, or the reason an entry cannot be one); writing
+never overwrites a file and never leaves a half-written one. Every text that reaches a
+file is plain text: markup, scripts and event handlers are stripped here, and pages
+escape it again when they show it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import json
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import nh3
+import yaml
+
+from . import __version__
+from .builder import content_folder
+from .config import load_config
+from .content import find_article_files, read_article
+from .markup import is_web_url
+from .models import Image, Provider
+from .slugs import slugify
+from .topics import normalize_url
+
+MAX_TITLE = 300
+MAX_EXCERPT = 400  # a card's summary, not the article
+MAX_TOPIC = 100
+MAX_IMAGES = 4
+MAX_FEED_BYTES = 20 * 1024 * 1024
+FETCH_TIMEOUT = 20  # seconds
+JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+
+class FeedError(Exception):
+    """A source that cannot be read as a feed at all; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story to write: already plain text, bounded and validated."""
+
+    title: str
+    web_url: str
+    published: datetime  # timezone-aware
+    excerpt: str = ""
+    provider: Provider | None = None
+    topics: tuple[str, ...] = ()
+    images: tuple[Image, ...] = ()
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A feed entry that cannot become a story."""
+
+    where: str  # "feed.xml: entry 3 (\"Title\")"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+# -- text -------------------------------------------------------------------------------
+
+def plain_text(markup: str | None, limit: int) -> str:
+    """Markup -> one line of plain text, at most `limit` characters (cut at a word).
+
+    nh3 with no allowed tags drops every tag (and the content of script/style); entities
+    are decoded after. Entity-encoded markup ("&lt;script&gt;") decodes to markup, so
+    this repeats until nothing changes: no tag survives, however deeply encoded.
+    """
+    text = markup or ""
+    for _ in range(4):
+        cleaned = html.unescape(nh3.clean(text, tags=set()))
+        if cleaned == text:
+            break
+        text = cleaned
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut[: cut.rfind(" ")] if " " in cut[limit // 2 :] else cut).rstrip(" ,;:-") + "…"
+
+
+def _topics(names: Iterable[str], extra: Sequence[str]) -> tuple[str, ...]:
+    """Plain, bounded, one per name case-insensitively (as the site counts topics)."""
+    topics, seen = [], set()
+    for name in [*names, *extra]:
+        name = plain_text(name, MAX_TOPIC)
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            topics.append(name)
+    return tuple(topics)
+
+
+def provider_for(name: str, url: str) -> Provider | None:
+    """The feed's title and the story link's domain (without "www.")."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    try:
+        domain = host.encode("idna").decode("ascii") if host else ""
+    except UnicodeError:
+        domain = ""
+    name = plain_text(name, 200)
+    if not name and not domain:
+        return None
+    return Provider(name or domain, domain)
+
+
+def _image(url, width=None, height=None) -> Image | None:
+    if not isinstance(url, str) or not is_web_url(url.strip()):
+        return None
+    size = [_dimension(width), _dimension(height)]
+    if None in size:
+        size = [None, None]
+    return Image(url.strip(), *size)
+
+
+def _dimension(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= 20_000 else None
+
+
+def _images(found: Iterable[Image | None]) -> tuple[Image, ...]:
+    images: dict[str, Image] = {}
+    for image in found:
+        if image is not None and image.url not in images:
+            images[image.url] = image
+    return tuple(images.values())[:MAX_IMAGES]
+
+
+# -- feeds -> stories -------------------------------------------------------------------
+
+def parse_feed(data: bytes, source: str, extra_topics: Sequence[str] = ()) -> tuple[list[Story], list[Invalid]]:
+    """A feed's entries as stories, plus the entries that cannot be one and why.
+    Raises FeedError when `data` is no feed at all."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return _parse_json_feed(data, source, extra_topics)
+    parsed = feedparser.parse(data)
+    if not parsed.version and not parsed.entries:
+        why = parsed.get("bozo_exception") or "no Atom, RSS or JSON Feed found"
+        raise FeedError(f"{source}: not a feed: {why}")
+    feed_title = parsed.feed.get("title", "")
+    stories, invalid = [], []
+    for number, entry in enumerate(parsed.entries, 1):
+        summary = entry.get("summary") or (entry.get("content") or [{}])[0].get("value", "")
+        images = [_image(m.get("url"), m.get("width"), m.get("height")) for m in entry.get("media_content", [])
+                  if m.get("medium", "image") == "image" and not m.get("type", "image/").startswith(("video", "audio"))]
+        images += [_image(t.get("url"), t.get("width"), t.get("height")) for t in entry.get("media_thumbnail", [])]
+        images += [_image(e.get("href")) for e in entry.get("enclosures", []) if e.get("type", "").startswith("image/")]
+        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        result = _story(
+            title=entry.get("title"),
+            url=entry.get("link"),
+            # feedparser gives every date as a UTC struct_time
+            published=datetime.fromtimestamp(calendar.timegm(when), timezone.utc) if when else None,
+            summary=summary,
+            feed_title=feed_title,
+            topics=[tag.get("term") or tag.get("label") or "" for tag in entry.get("tags", [])],
+            extra_topics=extra_topics,
+            images=images,
+        )
+        _sort(result, f"{source}: entry {number}", stories, invalid)
+    return stories, invalid
+
+
+def _parse_json_feed(data: bytes, source: str, extra_topics: Sequence[str]) -> tuple[list[Story], list[Invalid]]:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1), which feedparser 6 does not read."""
+    try:
+        feed = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FeedError(f"{source}: not a feed: invalid JSON: {exc}") from None
+    if not isinstance(feed, dict) or not str(feed.get("version", "")).startswith(JSON_FEED_VERSION) \
+            or not isinstance(feed.get("items"), list):
+        raise FeedError(f"{source}: not a feed: JSON without a JSON Feed version and items")
+    home = feed.get("home_page_url") if isinstance(feed.get("home_page_url"), str) else ""
+    feed_title = feed.get("title") if isinstance(feed.get("title"), str) else ""
+    stories, invalid = [], []
+    for number, item in enumerate(feed["items"], 1):
+        where = f"{source}: item {number}"
+        if not isinstance(item, dict):
+            invalid.append(Invalid(where, "not an object"))
+            continue
+        url = item.get("url") or item.get("external_url")
+        date = item.get("date_published") or item.get("date_modified")
+        attachments = item.get("attachments") if isinstance(item.get("attachments"), list) else []
+        images = [_image(item.get("image")), _image(item.get("banner_image"))]
+        images += [_image(a.get("url")) for a in attachments
+                   if isinstance(a, dict) and str(a.get("mime_type", "")).startswith("image/")]
+        tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+        result = _story(
+            title=item.get("title") if isinstance(item.get("title"), str) else None,
+            url=urljoin(home, url) if isinstance(url, str) else None,
+            published=_rfc3339(date),
+            summary=next((item[k] for k in ("summary", "content_text", "content_html") if isinstance(item.get(k), str)), ""),
+            feed_title=feed_title,
+            topics=[t for t in tags if isinstance(t, str)],
+            extra_topics=extra_topics,
+            images=images,
+        )
+        _sort(result, where, stories, invalid)
+    return stories, invalid
+
+
+def _rfc3339(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    # RFC 3339 requires an offset; without one, read UTC as feedparser does for XML feeds.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _story(*, title, url, published, summary, feed_title, topics, extra_topics, images) -> Story | str:
+    """A validated story, or why the entry cannot be one."""
+    clean_title = plain_text(title, MAX_TITLE)
+    if not clean_title:
+        return "no title"
+    url = url.strip() if isinstance(url, str) else ""
+    if not url:
+        return f"\"{clean_title}\": no link to the story"
+    if not is_web_url(url):
+        return f"\"{clean_title}\": the link is not an http(s) address ({url[:60]!r})"
+    if published is None:
+        return f"\"{clean_title}\": no valid published or updated date"
+    return Story(
+        title=clean_title,
+        web_url=url,
+        published=published,
+        excerpt=plain_text(summary, MAX_EXCERPT),
+        provider=provider_for(feed_title, url),
+        topics=_topics(topics, extra_topics),
+        images=_images(images),
+    )
+
+
+def _sort(result: Story | str, where: str, stories: list[Story], invalid: list[Invalid]) -> None:
+    if isinstance(result, Story):
+        stories.append(result)
+    else:
+        invalid.append(Invalid(where, result))
+
+
+def read_source(source: str, timeout: float = FETCH_TIMEOUT) -> bytes:
+    """A feed's bytes from an http(s) URL or a file; FeedError says what went wrong."""
+    if urlsplit(source).scheme in ("http", "https"):
+        request = urllib.request.Request(source, headers={"User-Agent": f"site-builder/{__version__}"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                data = response.read(MAX_FEED_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            raise FeedError(f"{source}: could not fetch: HTTP {exc.code} {exc.reason}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise FeedError(f"{source}: could not fetch: {reason}") from None
+    else:
+        try:
+            with open(source, "rb") as file:
+                data = file.read(MAX_FEED_BYTES + 1)
+        except OSError as exc:
+            raise FeedError(f"{source}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_FEED_BYTES:
+        raise FeedError(f"{source}: larger than {MAX_FEED_BYTES // (1024 * 1024)} MiB; not read")
+    return data
+
+
+# -- stories -> files -------------------------------------------------------------------
+
+class _QuotingDumper(yaml.SafeDumper):
+    """Every text value double-quoted: our reader is YAML 1.2 and PyYAML decides quoting
+    by YAML 1.1, so a plain `0o17` or `no` could read back as something else."""
+
+    def choose_scalar_style(self):
+        if self.event.tag == "tag:yaml.org,2002:str" and not self.simple_key_context:
+            return '"'
+        return super().choose_scalar_style()
+
+
+def record(story: Story) -> dict:
+    """The story as front matter, in the order of the README's example."""
+    data: dict = {
+        "title": story.title,
+        "webUrl": story.web_url,
+        "publishedDateTime": story.published.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if story.excerpt:
+        data["excerpt"] = story.excerpt
+    if story.provider:
+        data["provider"] = {"name": story.provider.name, **({"domain": story.provider.domain} if story.provider.domain else {})}
+    if story.topics:
+        data["topics"] = list(story.topics)
+    if story.images:
+        data["images"] = [
+            {"url": i.url, **({"width": i.width, "height": i.height} if i.width else {})} for i in story.images
+        ]
+    data["published"] = True
+    return data
+
+
+def article_text(story: Story) -> str:
+    front = yaml.dump(record(story), Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+    return f"---\n{front}---\n"
+
+
+def file_name(story: Story, tz: tzinfo) -> str:
+    """YYYY-MM-DD-<slug>-<hash>.md: stable for a URL, safe on every file system, and
+    distinct for two stories with one title on one day."""
+    day = story.published.astimezone(tz).date().isoformat()
+    digest = hashlib.sha256(normalize_url(story.web_url).encode("utf-8")).hexdigest()[:8]
+    return f"{day}-{slugify(story.title, max_length=60)}-{digest}.md"
+
+
+_WEB_URL_LINE = re.compile(r"""^webUrl:\s*["']?([^"'\s]+)""", re.MULTILINE)
+
+
+def known_urls(content_dir: Path, tz: tzinfo) -> set[str]:
+    """Normalised webUrls of every file in content/: drafts and future stories too, and,
+    from their webUrl line, files that do not validate (still the editor's story)."""
+    urls = set()
+    for path in find_article_files(content_dir):
+        result = read_article(path, path.name, tz)
+        if result.article is not None:
+            urls.add(normalize_url(result.article.web_url))
+            continue
+        try:
+            match = _WEB_URL_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            continue
+        if match:
+            urls.add(normalize_url(match.group(1)))
+    return urls
+
+
+def write_new_file(folder: Path, name: str, text: str) -> Path:
+    """Write folder/name whole or not at all, and never over an existing file: the text
+    goes to a temporary file that is then hard-linked into place (which fails if the
+    name is taken); where links are not supported, an exclusive create is the fallback."""
+    target = folder / name
+    fd, temp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links here (some network and FAT file systems)
+            with open(target, "x", encoding="utf-8", newline="\n") as file:
+                file.write(text)
+    finally:
+        os.unlink(temp)
+    return target
+
+
+# -- commands ---------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    new: list[Path] = field(default_factory=list)  # written, or would be with --dry-run
+    skipped: list[str] = field(default_factory=list)  # webUrls already on the site
+    invalid: list[Invalid] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # sources that could not be read
+
+    def summary(self, dry_run: bool) -> str:
+        verb = "would write" if dry_run else "new"
+        return f"{len(self.new)} {verb}, {len(self.skipped)} skipped, {len(self.invalid)} invalid"
+
+
+def import_feeds(
+    site_dir: Path,
+    sources: Sequence[str],
+    topics: Sequence[str] = (),
+    dry_run: bool = False,
+    fetch: Callable[[str], bytes] = read_source,
+) -> ImportReport:
+    content_dir = content_folder(site_dir)
+    tz = load_config(site_dir).tz
+    seen = known_urls(content_dir, tz)
+    report = ImportReport()
+    for source in sources:
+        try:
+            stories, invalid = parse_feed(fetch(source), source, topics)
+        except FeedError as exc:
+            report.failed.append(str(exc))
+            continue
+        report.invalid += invalid
+        for story in stories:
+            key = normalize_url(story.web_url)
+            if key in seen:
+                report.skipped.append(story.web_url)
+                continue
+            seen.add(key)  # a story in two feeds is imported once
+            name = file_name(story, tz)
+            if dry_run:
+                report.new.append(content_dir / name)
+                continue
+            try:
+                report.new.append(write_new_file(content_dir, name, article_text(story)))
+            except FileExistsError:  # its webUrl was edited since: the file is the editor's now
+                report.invalid.append(Invalid(source, f"content/{name} already exists; not overwritten"))
+    return report
+
+
+class BadStory(Exception):
+    """`new` was given no title or no http(s) URL."""
+
+
+class DuplicateStory(Exception):
+    """`new` was given a URL that a file in content/ already has."""
+
+
+def new_story(site_dir: Path, title: str, url: str, topics: Sequence[str] = (), now: datetime | None = None) -> Path:
+    """Write a story added by hand, dated now; refuses a URL already on the site."""
+    content_dir = content_folder(site_dir)
+    tz = load_config(site_dir).tz
+    published = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    story = _story(title=title, url=url, published=published, summary="", feed_title="",
+                   topics=topics, extra_topics=(), images=())
+    if not isinstance(story, Story):
+        raise BadStory(story)
+    if normalize_url(story.web_url) in known_urls(content_dir, tz):
+        raise DuplicateStory(f"{story.web_url} is already in {content_dir}; nothing written")
+    try:
+        return write_new_file(content_dir, file_name(story, tz), article_text(story))
+    except FileExistsError as exc:
+        raise DuplicateStory(f"{exc.filename} already exists; nothing written") from None
