@@ -33,7 +33,7 @@ from .models import Article, Problem
 from .parallel import map_chunks
 from .render import Renderer
 from .routes import SitePlan, plan_site
-from .search import search_files
+from .search import SearchIndexJob
 from .theme import default_theme_dir
 from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
@@ -237,16 +237,20 @@ class Builder:
         if state.output_dir != str(out):
             state.reset_outputs()  # the remembered pages describe another folder
         writer = SiteWriter(out)
+        search = None
         try:
+            search = _SearchIndex(plan, model, state, out)  # indexes while the pages render
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out)
             _write_static(writer, plan, statics)
-            search = _write_search(writer, plan, model, state, out)
+            search.write(writer)
             result = writer.commit(previous=state.outputs if state.output_dir == str(out) else None)
         except BaseException:
+            if search is not None:
+                search.close()
             writer.abort()  # the previous site stays as it was
             raise
         state.pages, state.outputs, state.output_dir = new_pages, writer.produced, str(out)
-        state.search = search
+        state.search = search.result
         report = BuildReport(
             articles=len(model.articles),
             files=model.files,
@@ -362,22 +366,37 @@ def _write_pages(writer, plan, renderer, fingerprints, state, out) -> tuple[dict
     return new_pages, len(to_render)
 
 
-def _write_search(writer: SiteWriter, plan: SitePlan, model: Model, state: BuildState, out: Path) -> tuple:
+class _SearchIndex:
     """The Pagefind index, rebuilt only when a searchable field of a published story (or
     the base path or language) changed: it is thousands of files on a large site."""
-    records = site_wide_fingerprint(
-        model.config.base_path, model.config.language,
-        [(e.path, model.digests[e.article.source]) for e in plan.entries],
-    )
-    previous_fingerprint, previous_files = state.search
-    if records == previous_fingerprint and all(os.path.isfile(out / rel) for rel in previous_files):
-        for rel in previous_files:
-            writer.keep(rel)
-        return state.search
-    files = search_files(plan.entries, model.config)
-    for rel, data in files.items():
-        writer.add(rel, data)
-    return records, sorted(files)
+
+    def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path):
+        self.fingerprint = site_wide_fingerprint(
+            model.config.base_path, model.config.language,
+            [(e.path, model.digests[e.article.source]) for e in plan.entries],
+        )
+        previous_fingerprint, previous_files = state.search
+        self.kept = None
+        self.job = None
+        if self.fingerprint == previous_fingerprint and all(os.path.isfile(out / rel) for rel in previous_files):
+            self.kept = previous_files
+        else:
+            self.job = SearchIndexJob(plan.entries, model.config)
+        self.result = state.search
+
+    def close(self) -> None:
+        if self.job is not None:
+            self.job.close()
+
+    def write(self, writer: SiteWriter) -> None:
+        if self.kept is not None:
+            for rel in self.kept:
+                writer.keep(rel)
+            return
+        files = self.job.files()
+        for rel, data in files.items():
+            writer.add(rel, data)
+        self.result = (self.fingerprint, sorted(files))
 
 
 def _write_static(writer: SiteWriter, plan: SitePlan, statics: dict[str, bytes]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
 
@@ -319,9 +320,12 @@ class _ArticleReader:
         return tuple(stories)
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # all but tab and newline
+
+
 def _clean_text(value: str) -> str:
     """Plain text as it will be shown: control characters dropped, ends trimmed."""
-    return "".join(ch for ch in value if ch in "\t\n" or ord(ch) >= 32 and ch != "\x7f").strip()
+    return _CONTROL_CHARACTERS.sub("", value).strip()
 
 
 def _dimension(value) -> int | None:

@@ -4,9 +4,9 @@ One record per story: its title, excerpt, topics and provider, at its permalink 
 the base path. Only `plan.entries` are indexed (drafts and future stories are already
 left out there), and `secured` is never read into the model, so it cannot reach the index.
 
-How: small HTML records written from the model (never the rendered pages) into a
-temporary folder, laid out so that each record's URL is the story's link, then indexed by
-the Pagefind binary that `pagefind[bin]` installs. Measured, not guessed: the Python API's
+How: small HTML records written from the model (never the rendered pages) into one flat
+temporary folder, each carrying the story's link as its `href` meta, then indexed by the
+Pagefind binary that `pagefind[bin]` installs, while the pages render. Measured, not guessed: the Python API's
 service client reads one reply per 0.1 s, so `add_custom_record` would take over 16
 minutes for 10,000 stories, and even one `add_directory` call through it costs about
 0.6 s of fixed waiting per build; the same binary run once on the folder takes 0.1 s.
@@ -15,6 +15,7 @@ minutes for 10,000 stories, and even one `add_directory` call through it costs a
 from __future__ import annotations
 
 import html
+import os
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -32,29 +33,58 @@ class SearchError(WriteError):
     """Pagefind could not build the index; like any write failure, the previous site stays."""
 
 
-def search_files(entries: Sequence[Entry], config: SiteConfig) -> dict[str, bytes]:
-    """The search bundle: {path under the output folder: bytes}, for SiteWriter.add().
-    Empty for a site with no stories yet: Pagefind refuses to build an empty index."""
-    if not entries:
-        return {}
-    with tempfile.TemporaryDirectory(prefix="site-builder-search-") as temp:
-        records, bundle = Path(temp) / "records", Path(temp) / "bundle"
+class SearchIndexJob:
+    """Pagefind indexing, started before the pages render and collected after, so the
+    index is built on one core while the pages are rendered on the others."""
+
+    def __init__(self, entries: Sequence[Entry], config: SiteConfig):
+        self._temp = None
+        self._process = None
+        if not entries:
+            return  # Pagefind refuses to build an empty index: a new site has none yet
+        # Records live in memory-backed storage where there is one: thousands of tiny files.
+        scratch = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        self._temp = tempfile.TemporaryDirectory(prefix="site-builder-search-", dir=scratch)
+        records = Path(self._temp.name) / "records"
+        self._bundle = Path(self._temp.name) / "bundle"
         records.mkdir()
-        for entry in entries:
+        for number, entry in enumerate(entries):
+            # One flat folder: each record carries its link in its `href` meta rather than
+            # being laid out along the link's path (no folder per story to create).
             url = config.base_path + entry.path.lstrip("/")
-            rel = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
-            target = records / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(_record(entry, config.language), encoding="utf-8")
-        _run_pagefind(records, bundle, config.language)
-        return {
-            f"{SEARCH_DIR}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
-            for path in sorted(bundle.rglob("*"))
-            if path.is_file() and not path.name.startswith(_UNUSED)
-        }
+            (records / f"{number}.html").write_text(_record(entry, url, config.language), encoding="utf-8")
+        self._process = _start_pagefind(records, self._bundle, config.language)
+
+    def files(self) -> dict[str, bytes]:
+        """The search bundle: {path under the output folder: bytes}, for SiteWriter.add()."""
+        if self._process is None:
+            return {}
+        try:
+            try:
+                _, errors = self._process.communicate(timeout=600)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                raise SearchError("search index: Pagefind took over 10 minutes") from None
+            if self._process.returncode != 0:
+                raise SearchError(f"search index: Pagefind failed: {errors.strip()}")
+            return {
+                f"{SEARCH_DIR}/{path.relative_to(self._bundle).as_posix()}": path.read_bytes()
+                for path in sorted(self._bundle.rglob("*"))
+                if path.is_file() and not path.name.startswith(_UNUSED)
+            }
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._temp is not None:
+            self._temp.cleanup()
+            self._temp = None
 
 
-def _run_pagefind(records: Path, bundle: Path, language: str) -> None:
+def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Popen:
     from pagefind.service import get_executable  # honours PAGEFIND_BINARY_PATH
 
     binary = get_executable()
@@ -63,19 +93,17 @@ def _run_pagefind(records: Path, bundle: Path, language: str) -> None:
     command = [str(binary), "--site", str(records), "--output-path", str(bundle),
                "--force-language", language.split("-")[0].lower(), "--quiet"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind: {exc}") from None
-    if done.returncode != 0:
-        raise SearchError(f"search index: Pagefind failed: {(done.stderr or done.stdout).strip()}")
 
 
-def _record(entry: Entry, language: str) -> str:
+def _record(entry: Entry, url: str, language: str) -> str:
     """A story as Pagefind reads it: indexed text and meta for the result list. No
     Pagefind filters: their files come out in a different order on every run, which would
     rewrite the index on builds that change nothing."""
     a, e = entry.article, html.escape
-    parts = [f'<h1 data-pagefind-meta="title">{e(a.title)}</h1>']
+    parts = [f'<h1 data-pagefind-meta="title">{e(a.title)}</h1>', f'<a data-pagefind-meta="href[href]" href="{e(url)}"></a>']
     if a.excerpt:
         parts.append(f'<p data-pagefind-meta="excerpt">{e(a.excerpt)}</p>')
     if entry.source:

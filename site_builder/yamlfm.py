@@ -127,6 +127,10 @@ class Parsed:
 
 MAX_NODES = 20_000  # a real record has a few hundred; alias bombs have millions
 MAX_DEPTH = 40
+# Each level of nesting needs one of [ { - : ?. Below this many, the composer's recursion is
+# shallow and safe, and _check_size enforces MAX_DEPTH after composing; above it, the
+# event stream is checked first (see _check_nesting). A real record has a few hundred.
+NESTING_SCAN_ABOVE = 2_000
 
 
 def split_and_parse(text: str) -> Parsed:
@@ -162,7 +166,8 @@ def split_and_parse(text: str) -> Parsed:
     loader = FrontMatterLoader(fm_text)
     key_lines: dict = {}
     try:
-        _check_nesting(fm_text, first_fm_line)
+        if sum(map(fm_text.count, "[{-:?")) > NESTING_SCAN_ABOVE:
+            _check_nesting(fm_text, first_fm_line)
         node = loader.get_single_node()
         if node is None:
             raise FrontMatterError("the front matter is empty; add at least title, webUrl and publishedDateTime", first_fm_line)

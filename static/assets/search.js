@@ -74,7 +74,7 @@
     function item(data) {
       const li = element("li", "search-results__item");
       const link = element("a", "search-results__link", data.meta.title);
-      link.href = data.url;
+      link.href = data.meta.href || data.url;
       const meta = element("span", "search-results__meta", data.meta.provider || "");
       if (data.meta.date) {
         const when = new Date(data.meta.date).toLocaleDateString(document.documentElement.lang || undefined,
