@@ -27,10 +27,10 @@ from .models import Problem, ReadResult
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
-FORMAT = 2  # bump when the layout of BuildState or of the model changes
+FORMAT = 3  # bump when the layout of BuildState or of the model changes
 
 
-@dataclass
+@dataclass(slots=True)
 class CachedFile:
     size: int
     mtime_ns: int

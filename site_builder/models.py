@@ -6,20 +6,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provider:
     name: str
     domain: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Image:
     url: str
     width: int | None = None
     height: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RelatedStory:
     """An entry of an article's `related` list: another story, usually on another site."""
 
@@ -30,7 +30,7 @@ class RelatedStory:
     provider: Provider | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     source: str  # path relative to the site folder, for messages and stable ordering
     title: str
@@ -55,14 +55,14 @@ class Article:
         return self.images[0] if self.images else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Topic:
     name: str  # display spelling
     slug: str
     key: str  # identity: the case-folded name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with one input file; `line` is 1-based within that file."""
 
@@ -76,7 +76,7 @@ class Problem:
         return f"{where}: {self.severity}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReadResult:
     article: Article | None
     problems: tuple[Problem, ...] = field(default_factory=tuple)

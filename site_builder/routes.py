@@ -35,13 +35,13 @@ class PlanError(Exception):
     """Two sources want the same output path."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TopicRef:
     name: str
     path: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRef:
     """A provider as the site links it: its page of stories."""
 
@@ -50,7 +50,7 @@ class SourceRef:
     path: str | None  # None when the provider has no domain, hence no page
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RelatedLink:
     title: str
     href: str  # our own permalink path when the story is on this site, else its webUrl
@@ -59,7 +59,7 @@ class RelatedLink:
     published: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """An article as every page shows it: the article plus the links decided for it."""
 
@@ -69,14 +69,14 @@ class Entry:
     source: SourceRef | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedLink:
     title: str
     path: str
     type: str  # MIME type for <link rel="alternate">
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     path: str  # URL path below the base path: "/", "/topics/ai/page/2/", "/feed.xml"
     template: str  # a Jinja template name, or ATOM / JSON_FEED
@@ -95,7 +95,7 @@ class Page:
         return self.output.endswith(".html")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SitePlan:
     pages: tuple[Page, ...]
     entries: tuple[Entry, ...]  # newest first
@@ -112,7 +112,7 @@ def _numbered(first: str) -> Callable[[int], str]:
     return lambda n: first if n == 1 else f"{first}page/{n}/"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Listing:
     """A paginated list of stories, planned before permalinks exist (their paths only
     depend on the number of stories), turned into pages once they do."""

@@ -102,7 +102,7 @@ def group_by_topic(articles: Sequence[Article], topics: dict[str, Topic]) -> dic
     return groups
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pagination:
     items: tuple
     number: int  # 1-based
