@@ -124,7 +124,7 @@ def paginate(items: Sequence, per_page: int) -> list[Pagination]:
     return [Pagination(chunk, number, len(chunks), len(items)) for number, chunk in enumerate(chunks, 1)]
 
 
-MORE_WINDOW = 12  # neighbours considered per shared topic: bounded work, not O(n²)
+MORE_WINDOW = 8  # neighbours considered per shared topic: bounded work, not O(n²)
 TITLE_WEIGHT = 3  # a near-identical title counts like three shared topics
 MIN_SIMILARITY = 0.3  # title overlap below this, without a shared topic, is coincidence
 RARE_WORD_LIMIT = 20  # a word in more titles than this says little, and would cost O(n) each
@@ -163,52 +163,51 @@ def more_on_topics(
     of MIN_SIMILARITY. Ranked by shared topics + TITLE_WEIGHT × title similarity, then
     by closeness in time, then by URL.
     """
-    position = {
-        topic: {a.source: i for i, a in enumerate(members)} for topic, members in groups.items()
-    }
-    keys = {a.source: frozenset(name.casefold() for name in a.topics) for a in articles}
-    words = {a.source: title_words(a.title) for a in articles}
-    by_word = _rare_word_index(articles, words)
+    # Work on positions in `articles`: integer sets and lists, not dicts of strings.
+    index = {a.source: i for i, a in enumerate(articles)}
+    keys = [frozenset(name.casefold() for name in a.topics) for a in articles]
+    words = [title_words(a.title) for a in articles]
+    stamps = [a.published.timestamp() for a in articles]
+    members_of = {key: [index[a.source] for a in groups[topic]] for key, topic in topics.items()}
+    position = {key: {n: i for i, n in enumerate(members)} for key, members in members_of.items()}
+    by_word = _rare_word_index(words)
     result = {}
-    for article in articles:
-        own, own_words = keys[article.source], words[article.source]
-        candidates: dict[str, Article] = {}
+    for n, article in enumerate(articles):
+        own, own_words, stamp = keys[n], words[n], stamps[n]
+        candidates: set[int] = set()
         for key in own:
-            topic = topics[key]
-            members = groups[topic]
-            i = position[topic][article.source]
-            lo, hi = max(0, i - MORE_WINDOW), min(len(members), i + MORE_WINDOW + 1)
-            candidates.update((other.source, other) for other in members[lo:hi])
+            members = members_of[key]
+            i = position[key][n]
+            candidates.update(members[max(0, i - MORE_WINDOW): i + MORE_WINDOW + 1])
         candidates.update(_similar_titles(own_words, by_word))
-        candidates.pop(article.source, None)
-
-        def rank(other: Article):
-            shared = len(own & keys[other.source])
-            similarity = title_similarity(own_words, words[other.source])
-            gap = abs((other.published - article.published).total_seconds())
-            related = shared > 0 or similarity >= MIN_SIMILARITY
-            return (not related, -(shared + TITLE_WEIGHT * similarity), gap, other.web_url, other.source)
-
-        ranked = heapq.nsmallest(limit, ((rank(o), o) for o in candidates.values()), key=lambda pair: pair[0])
-        result[article.source] = tuple(other for key, other in ranked if not key[0])
+        candidates.discard(n)
+        ranked = []
+        for other in candidates:
+            shared = len(own & keys[other])
+            similarity = title_similarity(own_words, words[other])
+            if shared or similarity >= MIN_SIMILARITY:
+                score = -(shared + TITLE_WEIGHT * similarity)
+                ranked.append((score, abs(stamps[other] - stamp), articles[other].web_url, articles[other].source, other))
+        result[article.source] = tuple(articles[r[-1]] for r in heapq.nsmallest(limit, ranked))
     return result
 
 
-def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[Article]]) -> dict[str, Article]:
+def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[int]]) -> list[int]:
     """Articles sharing two of the title's rarest words (or its only one): a near-identical
     title shares its rare words, and one shared word alone is mostly coincidence."""
     rarest = sorted((w for w in own_words if w in by_word), key=lambda w: (len(by_word[w]), w))[:WORDS_LOOKED_UP]
     hits = Counter(other for word in rarest for other in by_word[word])
     needed = min(2, len(rarest))
-    return {other.source: other for other, n in hits.items() if n >= needed}
+    return [other for other, n in hits.items() if n >= needed]
 
 
-def _rare_word_index(articles: Sequence[Article], words: dict[str, frozenset[str]]) -> dict[str, list[Article]]:
-    """Word -> the articles whose title has it, for words in at most RARE_WORD_LIMIT titles."""
-    index: dict[str, list[Article]] = defaultdict(list)
-    for article in articles:
-        for word in words[article.source]:
-            index[word].append(article)
+def _rare_word_index(words: Sequence[frozenset[str]]) -> dict[str, list[int]]:
+    """Word -> positions of the articles whose title has it, for words in at most
+    RARE_WORD_LIMIT titles."""
+    index: dict[str, list[int]] = defaultdict(list)
+    for n, title in enumerate(words):
+        for word in title:
+            index[word].append(n)
     return {word: members for word, members in index.items() if len(members) <= RARE_WORD_LIMIT}
 
 
