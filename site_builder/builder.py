@@ -33,7 +33,7 @@ from .models import Article, Problem
 from .parallel import map_chunks
 from .render import Renderer
 from .routes import SitePlan, plan_site
-from .search import SearchIndexJob
+from .search import SearchIndexJob, shard_count, shard_folder, shard_of
 from .theme import default_theme_dir
 from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
@@ -228,7 +228,7 @@ class Builder:
         renderer = Renderer(model.config, plan, templates, asset_versions, build_options, self._bytecode_dir())
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
-            plan.nav_topics, plan.topics, plan.feeds, _template_bytes(templates),
+            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries)), _template_bytes(templates),
         )
         fingerprints = Fingerprinter(model.digests, site_wide)
 
@@ -367,36 +367,56 @@ def _write_pages(writer, plan, renderer, fingerprints, state, out) -> tuple[dict
 
 
 class _SearchIndex:
-    """The Pagefind index, rebuilt only when a searchable field of a published story (or
-    the base path or language) changed: it is thousands of files on a large site."""
+    """The Pagefind index in shards, each rebuilt only when a searchable field of one of
+    its stories (or the base path or language) changed: a large site's index is thousands
+    of files, and re-indexing everything for one edit would cost seconds."""
+
+    PARALLEL = 2  # shards indexed at once after the pages are rendered
 
     def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path):
-        self.fingerprint = site_wide_fingerprint(
-            model.config.base_path, model.config.language,
-            [(e.path, model.digests[e.article.source]) for e in plan.entries],
-        )
-        previous_fingerprint, previous_files = state.search
-        self.kept = None
-        self.job = None
-        if self.fingerprint == previous_fingerprint and all(os.path.isfile(out / rel) for rel in previous_files):
-            self.kept = previous_files
-        else:
-            self.job = SearchIndexJob(plan.entries, model.config)
-        self.result = state.search
+        count = shard_count(len(plan.entries))
+        shards: dict[int, list] = {n: [] for n in range(count)}
+        for entry in plan.entries:
+            shards[shard_of(entry, count)].append(entry)
+        config = model.config
+        self.result: dict[str, tuple[str, list[str]]] = {}  # folder -> (fingerprint, files)
+        self.kept: list[str] = []
+        self.todo: list[tuple[str, str, list]] = []
+        for n, entries in shards.items():
+            folder = shard_folder(n)
+            fingerprint = site_wide_fingerprint(
+                config.base_path, config.language, [(e.path, model.digests[e.article.source]) for e in entries]
+            )
+            previous = state.search.get(folder)
+            if previous and previous[0] == fingerprint and all(os.path.isfile(out / rel) for rel in previous[1]):
+                self.kept += previous[1]
+                self.result[folder] = previous
+            else:
+                self.todo.append((folder, fingerprint, entries))
+        self.config = config
+        self.running: list[tuple[str, str, SearchIndexJob]] = []
+        self._start(1)  # one shard indexes while the pages render
+
+    def _start(self, limit: int) -> None:
+        while self.todo and len(self.running) < limit:
+            folder, fingerprint, entries = self.todo.pop(0)
+            self.running.append((folder, fingerprint, SearchIndexJob(entries, self.config, folder)))
 
     def close(self) -> None:
-        if self.job is not None:
-            self.job.close()
+        for _, _, job in self.running:
+            job.close()
 
     def write(self, writer: SiteWriter) -> None:
-        if self.kept is not None:
-            for rel in self.kept:
-                writer.keep(rel)
-            return
-        files = self.job.files()
-        for rel, data in files.items():
-            writer.add(rel, data)
-        self.result = (self.fingerprint, sorted(files))
+        for rel in self.kept:
+            writer.keep(rel)
+        self._start(self.PARALLEL)
+        while self.running:
+            folder, fingerprint, job = self.running.pop(0)
+            files = job.files()
+            self._start(self.PARALLEL)
+            for rel, data in files.items():
+                writer.add(rel, data)
+            self.result[folder] = (fingerprint, sorted(files))
 
 
 def _write_static(writer: SiteWriter, plan: SitePlan, statics: dict[str, bytes]) -> None:

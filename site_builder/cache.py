@@ -27,7 +27,7 @@ from .models import Problem, ReadResult
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
-FORMAT = 3  # bump when the layout of BuildState or of the model changes
+FORMAT = 4  # bump when the layout of BuildState or of the model changes
 
 
 @dataclass(slots=True)
@@ -45,10 +45,10 @@ class BuildState:
     pages: dict[str, str] = field(default_factory=dict)  # output file -> input fingerprint
     outputs: set[str] = field(default_factory=set)  # every file the last build produced
     output_dir: str = ""
-    search: tuple = ("", ())  # the search index's input fingerprint and its files
+    search: dict = field(default_factory=dict)  # index shard folder -> (input fingerprint, its files)
 
     def reset_outputs(self) -> None:
-        self.pages, self.outputs, self.search = {}, set(), ("", ())
+        self.pages, self.outputs, self.search = {}, set(), {}
 
 
 def state_key(*settings) -> tuple:

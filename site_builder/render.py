@@ -16,6 +16,7 @@ from . import feeds
 from .config import SiteConfig
 from .markup import rebase_links
 from .routes import ATOM, JSON_FEED, Page, SitePlan
+from .search import shard_count, shard_folder
 
 
 class RenderError(Exception):
@@ -57,6 +58,7 @@ class Renderer:
             abs_url=self.abs_url,
             news_article=self.news_article,
             card=self.card,
+            search_shards=[self.url_for(f"/{shard_folder(n)}/") for n in range(1, shard_count(len(plan.entries)))],
             asset_url=lambda name: self.url_for("/" + name) + (
                 f"?v={asset_versions[name]}" if name in asset_versions else ""
             ),

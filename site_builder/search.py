@@ -14,6 +14,7 @@ minutes for 10,000 stories, and even one `add_directory` call through it costs a
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import subprocess
@@ -26,6 +27,7 @@ from .routes import Entry
 from .writer import WriteError
 
 SEARCH_DIR = "pagefind"  # the bundle's folder under the site root
+SHARD_SIZE = 2_000  # stories per index shard, about: an edit re-indexes one shard only
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 
 
@@ -33,11 +35,33 @@ class SearchError(WriteError):
     """Pagefind could not build the index; like any write failure, the previous site stays."""
 
 
-class SearchIndexJob:
-    """Pagefind indexing, started before the pages render and collected after, so the
-    index is built on one core while the pages are rendered on the others."""
+def shard_count(stories: int) -> int:
+    """1, 2, 4, 8...: a power of two, so the count (and every story's shard) changes rarely."""
+    count = 1
+    while count * SHARD_SIZE < stories:
+        count *= 2
+    return count
 
-    def __init__(self, entries: Sequence[Entry], config: SiteConfig):
+
+def shard_of(entry: Entry, count: int) -> int:
+    """A story's shard, from its source URL: stable across builds and title edits."""
+    digest = hashlib.blake2b(entry.article.web_url.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count
+
+
+def shard_folder(shard: int) -> str:
+    """Shard 0 is the main bundle (pagefind.js); the others are merged into it by the
+    browser (Pagefind's mergeIndex), each a complete bundle of its own."""
+    return SEARCH_DIR if shard == 0 else f"{SEARCH_DIR}/shard-{shard}"
+
+
+class SearchIndexJob:
+    """Pagefind indexing of one shard, started early and collected later, so the index is
+    built on one core while the pages are rendered on the others. Sharding also bounds
+    Pagefind's memory, which grows with the stories it indexes at once."""
+
+    def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str = SEARCH_DIR):
+        self.folder = folder
         self._temp = None
         self._process = None
         if not entries:
@@ -68,7 +92,7 @@ class SearchIndexJob:
             if self._process.returncode != 0:
                 raise SearchError(f"search index: Pagefind failed: {errors.strip()}")
             return {
-                f"{SEARCH_DIR}/{path.relative_to(self._bundle).as_posix()}": path.read_bytes()
+                f"{self.folder}/{path.relative_to(self._bundle).as_posix()}": path.read_bytes()
                 for path in sorted(self._bundle.rglob("*"))
                 if path.is_file() and not path.name.startswith(_UNUSED)
             }

@@ -221,3 +221,19 @@ TestEditSession.settings = settings(
     max_examples=12, stateful_step_count=8, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
+    from site_builder import search
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 8)  # 30 stories: 4 shards
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site))
+    builder.build()
+    assert len(list((site / "_site/pagefind").glob("shard-*/pagefind.js"))) == 3
+    (site / "content/05.md").write_text(story(5, "Quantum kittens", topics=("Cloud", "AI"), day=6))
+    report = builder.build()
+    written = [rel.split("/") for rel in report.write.written if rel.startswith("pagefind/")]
+    folders = {parts[1] if parts[1].startswith("shard-") else "main" for parts in written}
+    assert len(folders) == 1
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")

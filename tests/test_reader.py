@@ -15,6 +15,7 @@ import pytest
 from conftest import ARTIFACTS, PINNED_NOW, need
 from corpus import generate
 
+from site_builder import search
 from site_builder.builder import BuildOptions, build, load_model
 from site_builder.routes import plan_site
 from site_builder.server import LiveState, bind_server
@@ -31,7 +32,9 @@ def site(tmp_path_factory):
     generate(500, 8, root / "content")
     (root / "site.toml").write_text(f'title = "Reader Test"\nbase_url = "https://example.org{BASE}"\n')
     options = BuildOptions(root, now=PINNED_NOW)
-    report = build(options)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_SIZE", 100)  # a sharded index, as large sites get
+        report = build(options)
     assert not report.errors
     model = load_model(options)
     return root, plan_site(model.articles, model.config)
@@ -140,8 +143,10 @@ def test_search_index_is_built_from_the_published_stories_only(site):
     root, plan = site
     bundle = root / "_site" / "pagefind"
     assert (bundle / "pagefind.js").is_file()
-    fragments = b"".join(gzip.decompress(p.read_bytes()) for p in (bundle / "fragment").iterdir())
-    assert len(list((bundle / "fragment").iterdir())) == len(plan.entries) > 400
+    assert len(list(bundle.glob("shard-*/pagefind-entry.json"))) == 7  # 8 shards of ~60
+    fragment_files = list(bundle.rglob("fragment/*"))
+    fragments = b"".join(gzip.decompress(p.read_bytes()) for p in fragment_files)
+    assert len(fragment_files) == len(plan.entries) > 400
     assert plan.entries[-1].article.title.encode() in fragments  # the oldest story is found
     assert (BASE + plan.entries[-1].path.lstrip("/")).encode() in fragments  # at its link
     secured = [line.split('"')[1].encode() for path in (root / "content").iterdir()

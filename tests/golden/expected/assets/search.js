@@ -5,6 +5,9 @@
 (() => {
   "use strict";
   const bundle = document.currentScript.dataset.pagefind;
+  // A large site's index comes in shards (each re-indexed only when one of its stories
+  // changes); the first is the bundle above, the others are merged into it.
+  const shards = (document.currentScript.dataset.pagefindMerge || "").split(" ").filter(Boolean);
   const SHOWN = 10;
   let pagefind = null;
 
@@ -12,6 +15,7 @@
     // Record URLs in the index already carry the base path: stop Pagefind adding it again.
     pagefind ??= import(bundle).then(async (module) => {
       await module.options({ baseUrl: "/", excerptLength: 24 });
+      await Promise.all(shards.map((shard) => module.mergeIndex(shard, { baseUrl: "/" })));
       module.init();
       return module;
     });
