@@ -45,6 +45,7 @@ class Renderer:
             bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
         )
         self._cards: dict[tuple, Markup] = {}
+        self._base_path = config.base_path
         self._tz = config.tz
         self.env.filters["date"] = self.display_date
         self.env.filters["isodate"] = self.iso_date
@@ -67,7 +68,7 @@ class Renderer:
 
     def url_for(self, path: str) -> str:
         """The one place site paths become links: under the base path, root-relative."""
-        return self.config.base_path + path.lstrip("/")
+        return self._base_path + path.lstrip("/")
 
     def card(self, entry, heading: str = "h2", compact: bool = False, link_title: bool = True) -> Markup:
         """The story card (partials/card.html), rendered once per build for each way it is
