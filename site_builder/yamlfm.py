@@ -82,6 +82,40 @@ class FrontMatterLoader(*_BASES, yaml.constructor.SafeConstructor, _CoreSchemaRe
         yaml.constructor.SafeConstructor.__init__(self)
         _CoreSchemaResolver.__init__(self)
 
+    def construct_document(self, node):
+        """Plain mappings, sequences and strings are built directly (most of a record);
+        typed scalars go through the safe constructor; anything else (explicit tags) takes
+        PyYAML's own path, so the result is always what SafeConstructor would build."""
+        try:
+            return self._build(node, {})
+        except _Unusual:
+            return super().construct_document(node)
+
+    def _build(self, node, built: dict):
+        known = built.get(id(node))
+        if known is not None:  # an alias: the same object again, as PyYAML builds it
+            return known
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag in _TYPED_SCALARS:
+            return self.construct_object(node)
+        if tag == _MAP and isinstance(node, yaml.MappingNode):
+            mapping: dict = {}
+            built[id(node)] = mapping
+            for key_node, value_node in node.value:
+                key = self._build(key_node, built)
+                if isinstance(key, (dict, list)):
+                    raise _Unusual  # unhashable: let PyYAML report it
+                mapping[key] = self._build(value_node, built)
+            return mapping
+        if tag == _SEQ and isinstance(node, yaml.SequenceNode):
+            sequence: list = []
+            built[id(node)] = sequence
+            sequence.extend(self._build(child, built) for child in node.value)
+            return sequence
+        raise _Unusual
+
     def construct_object(self, node, deep=False):
         # A scalar that matches a pattern but is no real value (2024-02-30, a 5,000-digit
         # number) raises a bare ValueError; give it the node's position, like a YAML error.
@@ -92,6 +126,14 @@ class FrontMatterLoader(*_BASES, yaml.constructor.SafeConstructor, _CoreSchemaRe
             raise _BadScalar(
                 None, None, f"{_preview(node.value)} is not a valid {kind} ({exc}){hint}", node.start_mark
             ) from None
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_TYPED_SCALARS = {f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "null", "timestamp")}
+
+
+class _Unusual(Exception):
+    """A node the direct path does not build (explicit tags, odd keys)."""
 
 
 class _BadScalar(yaml.constructor.ConstructorError):
