@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -203,9 +204,10 @@ class Builder:
         report.seconds = time.perf_counter() - started
         return report
 
-    def build(self, publish_with_errors: bool = True) -> BuildReport:
+    def build(self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext()) -> BuildReport:
         """publish_with_errors=False leaves the output untouched when an article is invalid
-        (the preview keeps showing the last good site)."""
+        (the preview keeps showing the last good site). commit_lock is held only while the
+        output changes (the preview's readers wait for that, not for the whole build)."""
         started = time.perf_counter()
         options = self.options
         inputs = input_digest(options)
@@ -243,7 +245,8 @@ class Builder:
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out)
             _write_static(writer, plan, statics)
             search.write(writer)
-            result = writer.commit(previous=state.outputs if state.output_dir == str(out) else None)
+            with commit_lock:
+                result = writer.commit(previous=state.outputs if state.output_dir == str(out) else None)
         except BaseException:
             if search is not None:
                 search.close()

@@ -1,8 +1,8 @@
 """SERVE: preview a site over HTTP while its author edits it, reloading browsers.
 
 `Preview` keeps one ordinary Builder (so a rebuild redoes only what the change touched)
-building into a private folder, and holds requests while a build runs, so a request sees
-one whole build or the next, never a mix. A clean build tells browsers to reload; a build
+building into a private folder, and holds requests while a build moves its files into
+place, so a request sees one whole build or the next, never a mix. A clean build tells browsers to reload; a build
 with errors leaves the last good site as it is (the builder writes nothing then) and shows
 its errors in an overlay. Pages are
 served the way GitHub Pages serves the built folder: under the base path of base_url,
@@ -62,7 +62,7 @@ class LiveState:
     messages: list[str] = field(default_factory=list)  # errors of the newest build
     closed: bool = False
     changed: threading.Condition = field(default_factory=threading.Condition)
-    building: threading.Lock = field(default_factory=threading.Lock)  # held while files change
+    building: threading.Lock = field(default_factory=threading.Lock)  # held while a build moves its files into place
 
     def publish(self, root: Path, base_path: str, messages: list[str]) -> None:
         with self.changed:
@@ -313,13 +313,13 @@ class Preview:
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good."""
         first = self.state.root is None
-        with self.state.building:  # requests wait; the files and the state change together
-            # The first site is built even with invalid articles: better than none.
-            outcome = run_build(self.builder, publish_with_errors=first)
-            if outcome.ok or (outcome.report is not None and first):
-                self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
-            else:
-                self.state.fail(outcome.messages)
+        # The first site is built even with invalid articles: better than none. Requests
+        # are served from the last build until this one moves its files into place.
+        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building)
+        if outcome.ok or (outcome.report is not None and first):
+            self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
+        else:
+            self.state.fail(outcome.messages)
         print_outcome(outcome, verb)
         self.last_outcome = outcome
         return outcome

@@ -85,10 +85,10 @@ class BuildOutcome:
         return [str(problem) for problem in self.report.errors] if self.report else []
 
 
-def run_build(builder: Builder, publish_with_errors: bool = True) -> BuildOutcome:
+def run_build(builder: Builder, **options) -> BuildOutcome:
     """`Builder.build`, with every failure turned into an outcome instead of an exception."""
     try:
-        return BuildOutcome(report=builder.build(publish_with_errors))
+        return BuildOutcome(report=builder.build(**options))
     except _BUILD_ERRORS as exc:
         return BuildOutcome(error=f"error: {exc}")
     except OSError as exc:  # e.g. a file deleted while the build read it; the next build follows

@@ -173,7 +173,8 @@ def test_an_invalid_article_keeps_the_last_good_site_and_recovers(newsroom, star
     assert "A story" in fetch(preview, STORY)[2]  # the last good site is still served
     atomic_save(newsroom / "content/story.md", article(title="A fixed story", topics=("AI",)))
     wait_until(shows(preview, "/newsroom/", "A fixed story"), what="the recovery")
-    assert state(preview) == {"generation": generation + 1, "ok": True, "messages": []}
+    recovered = {"generation": generation + 1, "ok": True, "messages": []}
+    wait_until(lambda: state(preview) == recovered, what="browsers to be told to reload")
     err = capsys.readouterr().err
     assert "content/story.md:" in err and "Traceback" not in err
 
