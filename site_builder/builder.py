@@ -117,11 +117,12 @@ class Builder:
     what changed. `build`, `check`, `serve`, `build --watch` and `deploy` all use it; the
     long-running ones keep one Builder, the others load its state from SITE/.cache/."""
 
-    def __init__(self, options: BuildOptions, cache: str = "read-write"):
+    def __init__(self, options: BuildOptions, cache: str = "read-write", progress=None):
         """cache: "read-write" (CLI builds), "read" (start from SITE/.cache/ but keep the
         state in memory only: the preview server), "off" (deploy: a fresh build)."""
         self.options = options
         self.cache = cache
+        self.progress = progress  # progress(stage, done, total), for a terminal's progress line
         self.state: BuildState | None = None
         self.last: LastBuild | None = None
         self._changed_files = False
@@ -177,7 +178,8 @@ class Builder:
             else:
                 to_parse.append((str(path), rel, stat.st_size, stat.st_mtime_ns, digest))
         tz = config.tz
-        for chunk in map_chunks(lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items], to_parse):
+        parse = lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items]  # noqa: E731
+        for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
             for (_, rel, size, mtime_ns, digest), result in chunk:
                 current[rel] = CachedFile(size, mtime_ns, digest, result)
         self._changed_files = bool(to_parse) or current.keys() != state.files.keys() or any(
@@ -242,7 +244,7 @@ class Builder:
         search = None
         try:
             search = _SearchIndex(plan, model, state, out)  # indexes while the pages render
-            new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out)
+            new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out, self._stage("Rendering pages"))
             _write_static(writer, plan, statics)
             search.write(writer)
             with commit_lock:
@@ -289,6 +291,9 @@ class Builder:
         if not all(os.path.isfile(out / rel) for rel in last.outputs):
             return None
         return last.report()
+
+    def _stage(self, name: str):
+        return (lambda done, total: self.progress(name, done, total)) if self.progress else None
 
     def _bytecode_dir(self) -> Path | None:
         if self.cache == "off":
@@ -338,11 +343,11 @@ def check(options: BuildOptions) -> BuildReport:
     return Builder(options).check()
 
 
-def build(options: BuildOptions) -> BuildReport:
-    return Builder(options).build()
+def build(options: BuildOptions, progress=None) -> BuildReport:
+    return Builder(options, progress=progress).build()
 
 
-def _write_pages(writer, plan, renderer, fingerprints, state, out) -> tuple[dict[str, str], int]:
+def _write_pages(writer, plan, renderer, fingerprints, state, out, progress=None) -> tuple[dict[str, str], int]:
     """Render the pages whose inputs changed (or whose file is missing); keep the rest."""
     new_pages: dict[str, str] = {}
     to_render: list[int] = []
@@ -364,7 +369,7 @@ def _write_pages(writer, plan, renderer, fingerprints, state, out) -> tuple[dict
             local.add(page.output, renderer.render(page).encode("utf-8"))
         return local.result.written, local.result.unchanged, sorted(local.produced)
 
-    for written, unchanged, produced in map_chunks(render, to_render):
+    for written, unchanged, produced in map_chunks(render, to_render, progress):
         writer.merge(written, unchanged, produced)
     return new_pages, len(to_render)
 

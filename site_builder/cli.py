@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def _build_or_check(args: argparse.Namespace) -> int:
     if getattr(args, "watch", False):
         return watch(args)
     options = _build_options(args)
-    report = (check if args.command == "check" else build)(options)
+    report = check(options) if args.command == "check" else build(options, progress=_progress_line())
     return finish(report, "Checked" if args.command == "check" else "Built")
 
 
@@ -179,6 +180,18 @@ def deploy_summary(report: DeployReport, dry_run: bool) -> str:
     if dry_run:
         return f"Dry run: would commit {report.files} files to {report.target} ({changes}); nothing was pushed."
     return f"Deployed {report.files} files to {report.target} in commit {report.commit[:10]} ({changes})."
+
+
+def _progress_line():
+    """A progress line on a terminal; nothing in CI logs or when output is redirected."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+
+    def show(stage: str, done: int, total: int) -> None:
+        end = "\r\x1b[K" if done == total else ""  # cleared when the stage is done
+        print(f"\r\x1b[K{stage}: {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def finish(report: BuildReport, verb: str) -> int:

@@ -36,18 +36,33 @@ def can_fork(items: int) -> bool:
     )
 
 
-def map_chunks(job: Callable[[Sequence], object], items: Sequence) -> list:
-    """job(chunk) for interleaved chunks of items, in worker processes when worth it.
-    Results come back in chunk order; an exception in a worker is raised here."""
+CHUNKS_PER_WORKER = 8  # small enough to keep every core busy and to show progress
+
+
+def map_chunks(job: Callable[[Sequence], object], items: Sequence, progress: Callable[[int, int], None] | None = None) -> list:
+    """job(chunk) over consecutive chunks of items, in worker processes when worth it.
+    Results come back in chunk order; an exception in a worker is raised here.
+    progress(done, total) is called as chunks finish."""
     global _job
-    if not can_fork(len(items)):
-        return [job(items)]
+    total = len(items)
+    if not can_fork(total):
+        results = [job(items)]
+        if progress:
+            progress(total, total)
+        return results
     count = workers()
-    chunks = [items[i::count] for i in range(count)]
+    size = max(1, -(-total // (count * CHUNKS_PER_WORKER)))
+    chunks = [items[i : i + size] for i in range(0, total, size)]
     _job = job
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            return pool.map(_run, chunks, chunksize=1)
+            results, done = [], 0
+            for chunk, result in zip(chunks, pool.imap(_run, chunks)):
+                results.append(result)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            return results
     finally:
         _job = None
 

@@ -237,3 +237,22 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     folders = {parts[1] if parts[1].startswith("shard-") else "main" for parts in written}
     assert len(folders) == 1
     assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_progress_is_reported_per_stage_and_only_where_work_is_done(tmp_path):
+    from site_builder.builder import build
+
+    site = small_site(tmp_path)
+    seen: dict[str, tuple[int, int]] = {}
+    build(BuildOptions(site), progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)))
+    assert seen["Reading articles"] == (30, 30)
+    pages = seen["Rendering pages"][1]
+    assert seen["Rendering pages"] == (pages, pages) and pages > 30
+    seen.clear()
+    build(BuildOptions(site), progress=lambda stage, done, total: seen.__setitem__(stage, (done, total)))
+    assert seen == {}  # nothing changed: nothing read, nothing rendered
+
+
+def test_cli_prints_no_progress_line_when_not_on_a_terminal(tmp_path, run):
+    result = run("build", small_site(tmp_path))
+    assert "\r" not in result.err and "Rendering pages" not in result.err
