@@ -156,13 +156,14 @@ class Builder:
     def _read(self, content_dir: Path, config: SiteConfig, state: BuildState) -> list[CachedFile]:
         """Every article file; unchanged ones (same size and mtime, or same bytes) from the
         cache, the rest parsed, across processes when there are many."""
-        site_dir = self.options.site_dir
         current: dict[str, CachedFile] = {}
         to_parse: list[tuple[str, str, int, int, str]] = []
+        content_prefix = len(str(content_dir))
         for path in find_article_files(content_dir):
-            rel = str(path.relative_to(site_dir))
+            # Found by walking content_dir, so the path starts with it: no Path.relative_to.
+            rel = content_dir.name + str(path)[content_prefix:]
             try:
-                stat = path.stat()
+                stat = os.stat(path)
             except OSError:
                 continue  # deleted while we looked
             cached = state.files.get(rel)

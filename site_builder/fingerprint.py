@@ -37,13 +37,21 @@ class Fingerprinter:
             return None
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
+    def _leaf(self, value) -> str:
+        """Small frozen values: their repr shows every field. The value is kept with its
+        token so that its id cannot be reused by another object during this build."""
+        known = self._leaves.get(id(value))
+        if known is None:
+            known = self._leaves[id(value)] = (value, repr(value))
+        return known[1]
+
     def _add(self, parts: list[str], value) -> None:
         if isinstance(value, Entry):
             token = self._entries.get(id(value))
             if token is None:
-                token = self._entries[id(value)] = "E" + self._articles[value.article.source] + repr(
-                    (value.path, value.topics, value.source)
-                )
+                refs = [self._leaf(ref) for ref in value.topics]
+                refs.append(self._leaf(value.source) if value.source is not None else "-")
+                token = self._entries[id(value)] = "E" + self._articles[value.article.source] + value.path + "".join(refs)
             parts.append(token)
         elif isinstance(value, Article):
             parts.append("A" + self._articles[value.source])
@@ -61,12 +69,7 @@ class Fingerprinter:
         elif isinstance(value, Page):  # pages listed by another page (the sitemap)
             parts.append(repr((value.path, value.lastmod)))
         elif type(value) in LEAVES:
-            # Small frozen values: their repr shows every field. The value is kept with its
-            # token so its id cannot be reused by another object during this build.
-            known = self._leaves.get(id(value))
-            if known is None:
-                known = self._leaves[id(value)] = (value, repr(value))
-            parts.append(known[1])
+            parts.append(self._leaf(value))
         elif dataclasses.is_dataclass(value):
             parts.append(type(value).__name__)
             for f in dataclasses.fields(value):

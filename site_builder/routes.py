@@ -305,7 +305,8 @@ def _month_index(months) -> tuple[tuple[int, tuple[tuple[str, str, int], ...]], 
 def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
     """The heading for "More on ...": the story's topic that most of the others share
     ("this story" when they were found by their titles alone)."""
-    counts = [(sum(ref in other.topics for other in others), -i, ref.name) for i, ref in enumerate(entry.topics)]
+    # TopicRefs are shared objects, one per topic: identity is equality, and cheaper.
+    counts = [(sum(any(t is ref for t in other.topics) for other in others), -i, ref.name) for i, ref in enumerate(entry.topics)]
     best = max(counts, default=(0, 0, ""))
     return best[2] if best[0] else "this story"
 
