@@ -126,6 +126,7 @@ class Builder:
         self.state: BuildState | None = None
         self.last: LastBuild | None = None
         self._changed_files = False
+        self.search_pending = False  # a build with search_now=False left shards stale
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self) -> Model:
@@ -207,10 +208,11 @@ class Builder:
         report.seconds = time.perf_counter() - started
         return report
 
-    def build(self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext()) -> BuildReport:
+    def build(self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext(), search_now: bool = True) -> BuildReport:
         """publish_with_errors=False leaves the output untouched when an article is invalid
         (the preview keeps showing the last good site). commit_lock is held only while the
-        output changes (the preview's readers wait for that, not for the whole build)."""
+        output changes (the preview's readers wait for that, not for the whole build).
+        search_now=False leaves changed search shards for the next build (`search_pending`)."""
         started = time.perf_counter()
         options = self.options
         inputs = input_digest(options)
@@ -244,7 +246,7 @@ class Builder:
         writer = SiteWriter(out)
         search = None
         try:
-            search = _SearchIndex(plan, model, state, out)  # indexes while the pages render
+            search = _SearchIndex(plan, model, state, out, defer=not search_now)  # indexes while pages render
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out, self._stage("Rendering pages"))
             _write_static(writer, plan, statics)
             search.write(writer)
@@ -257,6 +259,7 @@ class Builder:
             raise
         state.pages, state.outputs, state.output_dir = new_pages, writer.produced, str(out)
         state.search = search.result
+        self.search_pending = search.pending
         report = BuildReport(
             articles=len(model.articles),
             files=model.files,
@@ -278,7 +281,7 @@ class Builder:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
         setting or scheduled story changed since the last build and its output is all
         there, that build's report stands and nothing is read, planned or rendered."""
-        if self.cache == "off":
+        if self.cache == "off" or self.search_pending:
             return None
         if self.last is None:
             self.last = load_last_build(self.options.site_dir)
@@ -382,7 +385,9 @@ class _SearchIndex:
 
     PARALLEL = 2  # shards indexed at once after the pages are rendered
 
-    def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path):
+    def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path, defer: bool = False):
+        """defer: leave stale shards as they are for now (the preview serves the changed
+        pages first); `pending` then says a later build must index them."""
         count = shard_count(len(plan.entries))
         shards: dict[int, list] = {n: [] for n in range(count)}
         for entry in plan.entries:
@@ -404,6 +409,12 @@ class _SearchIndex:
                 self.todo.append((folder, fingerprint, entries))
         self.config = config
         self.running: list[tuple[str, str, SearchIndexJob]] = []
+        self.pending = bool(self.todo) and defer
+        if self.pending:
+            stale = [state.search.get(folder) for folder, _, _ in self.todo]
+            self.kept += [rel for old in stale if old for rel in old[1] if os.path.isfile(out / rel)]
+            self.result.update((folder, old) for (folder, _, _), old in zip(self.todo, stale) if old)
+            self.todo = []
         self._start(1)  # one shard indexes while the pages render
 
     def _start(self, limit: int) -> None:

@@ -315,12 +315,17 @@ class Preview:
         first = self.state.root is None
         # The first site is built even with invalid articles: better than none. Requests
         # are served from the last build until this one moves its files into place.
-        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building)
+        # The search index follows right after (it takes longest, and pages come first).
+        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search_now=first)
         if outcome.ok or (outcome.report is not None and first):
             self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
         else:
             self.state.fail(outcome.messages)
         print_outcome(outcome, verb)
+        if outcome.ok and self.builder.search_pending:
+            indexed = run_build(self.builder, commit_lock=self.state.building)
+            if not indexed.ok:
+                print_outcome(indexed, "Search index")
         self.last_outcome = outcome
         return outcome
 

@@ -256,3 +256,17 @@ def test_progress_is_reported_per_stage_and_only_where_work_is_done(tmp_path):
 def test_cli_prints_no_progress_line_when_not_on_a_terminal(tmp_path, run):
     result = run("build", small_site(tmp_path))
     assert "\r" not in result.err and "Rendering pages" not in result.err
+
+
+def test_the_preview_can_serve_pages_before_the_search_index_follows(tmp_path):
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site), cache="read")  # as serve keeps it
+    builder.build()
+    (site / "content/11.md").write_text(story(11, "Pages first, index next", topics=("Cloud", "AI"), day=12))
+    pages_first = builder.build(search_now=False)
+    assert builder.search_pending and pages_first.rendered > 0
+    assert not [rel for rel in pages_first.write.written if rel.startswith("pagefind/")]
+    index_next = builder.build()  # not skipped as "nothing changed": the index is stale
+    assert not builder.search_pending and index_next.rendered == 0
+    assert [rel for rel in index_next.write.written if rel.startswith("pagefind/")]
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
