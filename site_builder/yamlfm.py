@@ -295,6 +295,8 @@ def _check_size(root, first_line: int) -> None:
 
 def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
     problem = exc.problem or str(exc)
+    if "maximum nesting depth" in problem:  # newer libyaml stops deep nesting itself
+        return f"the front matter nests deeper than {MAX_DEPTH} levels"
     hint = ""
     if "mapping values are not allowed" in problem or "could not find expected ':'" in problem:
         hint = "; a value containing ': ' must be in quotes, e.g. title: \"Why: a story\""
