@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,7 @@ from .topics import drop_duplicate_urls, meets_quality, newest_first, select_pub
 from .writer import SiteWriter, WriteResult
 
 OUTPUT_DIR = "_site"
+SCRATCH = ".search-scratch"
 
 
 @dataclass(frozen=True)
@@ -246,7 +248,8 @@ class Builder:
         writer = SiteWriter(out)
         search = None
         try:
-            search = _SearchIndex(plan, model, state, out, defer=not search_now)  # indexes while pages render
+            scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only
+            search = _SearchIndex(plan, model, state, out, scratch, defer=not search_now)  # indexes while pages render
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out, self._stage("Rendering pages"))
             _write_static(writer, plan, statics)
             search.write(writer)
@@ -385,7 +388,7 @@ class _SearchIndex:
 
     PARALLEL = 2  # shards indexed at once after the pages are rendered
 
-    def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path, defer: bool = False):
+    def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path, scratch: Path, defer: bool = False):
         """defer: leave stale shards as they are for now (the preview serves the changed
         pages first); `pending` then says a later build must index them."""
         count = shard_count(len(plan.entries))
@@ -408,6 +411,7 @@ class _SearchIndex:
             else:
                 self.todo.append((folder, fingerprint, entries))
         self.config = config
+        self.scratch = scratch  # Pagefind's output, on the output's file system
         self.running: list[tuple[str, str, SearchIndexJob]] = []
         self.pending = bool(self.todo) and defer
         if self.pending:
@@ -420,11 +424,13 @@ class _SearchIndex:
     def _start(self, limit: int) -> None:
         while self.todo and len(self.running) < limit:
             folder, fingerprint, entries = self.todo.pop(0)
-            self.running.append((folder, fingerprint, SearchIndexJob(entries, self.config, folder)))
+            bundle = self.scratch / folder.replace("/", "-")
+            self.running.append((folder, fingerprint, SearchIndexJob(entries, self.config, folder, bundle)))
 
     def close(self) -> None:
         for _, _, job in self.running:
             job.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def write(self, writer: SiteWriter) -> None:
         for rel in self.kept:
@@ -434,9 +440,10 @@ class _SearchIndex:
             folder, fingerprint, job = self.running.pop(0)
             files = job.files()
             self._start(self.PARALLEL)
-            for rel, data in files.items():
-                writer.add(rel, data)
+            for rel, path in files.items():
+                writer.adopt(rel, path)
             self.result[folder] = (fingerprint, sorted(files))
+        shutil.rmtree(self.scratch, ignore_errors=True)  # Pagefind's files we do not publish
 
 
 def _write_static(writer: SiteWriter, plan: SitePlan, statics: dict[str, bytes]) -> None:

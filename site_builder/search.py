@@ -60,8 +60,11 @@ class SearchIndexJob:
     built on one core while the pages are rendered on the others. Sharding also bounds
     Pagefind's memory, which grows with the stories it indexes at once."""
 
-    def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str = SEARCH_DIR):
+    def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path):
+        """bundle: where Pagefind writes (a scratch folder beside the staged site, so its
+        files can be moved into place rather than copied)."""
         self.folder = folder
+        self._bundle = bundle
         self._temp = None
         self._process = None
         if not entries:
@@ -70,7 +73,6 @@ class SearchIndexJob:
         scratch = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         self._temp = tempfile.TemporaryDirectory(prefix="site-builder-search-", dir=scratch)
         records = Path(self._temp.name) / "records"
-        self._bundle = Path(self._temp.name) / "bundle"
         records.mkdir()
         for number, entry in enumerate(entries):
             # One flat folder: each record carries its link in its `href` meta rather than
@@ -79,8 +81,8 @@ class SearchIndexJob:
             (records / f"{number}.html").write_text(_record(entry, url, config.language), encoding="utf-8")
         self._process = _start_pagefind(records, self._bundle, config.language)
 
-    def files(self) -> dict[str, bytes]:
-        """The search bundle: {path under the output folder: bytes}, for SiteWriter.add()."""
+    def files(self) -> dict[str, Path]:
+        """The search bundle's files: {path under the output folder: where it is now}."""
         if self._process is None:
             return {}
         try:
@@ -92,7 +94,7 @@ class SearchIndexJob:
             if self._process.returncode != 0:
                 raise SearchError(f"search index: Pagefind failed: {errors.strip()}")
             return {
-                f"{self.folder}/{path.relative_to(self._bundle).as_posix()}": path.read_bytes()
+                f"{self.folder}/{path.relative_to(self._bundle).as_posix()}": path
                 for path in sorted(self._bundle.rglob("*"))
                 if path.is_file() and not path.name.startswith(_UNUSED)
             }

@@ -96,6 +96,21 @@ class SiteWriter:
         self.result.written.append(path)
         return True
 
+    def adopt(self, rel: str, source: Path) -> bool:
+        """Like add(), for a file another program wrote on the same file system: it is
+        moved into the staging folder (or dropped if the output has the same bytes)."""
+        path = self._claim(rel)
+        if _same_files(self.out_dir / path, source):
+            self.result.unchanged += 1
+            return False
+        target = self.staging / path
+        if target.parent not in self._dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(target.parent)
+        os.replace(source, target)
+        self.result.written.append(path)
+        return True
+
     def keep(self, rel: str) -> None:
         """The build knows this file is unchanged without rendering it."""
         self._claim(rel)
@@ -179,6 +194,15 @@ def _same_bytes(path: Path, data: bytes) -> bool:
             return handle.read() == data
     except OSError:
         return False
+
+
+def _same_files(old: Path, new: Path) -> bool:
+    try:
+        if old.stat().st_size != new.stat().st_size:
+            return False
+    except OSError:
+        return False
+    return _same_bytes(old, new.read_bytes())
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
