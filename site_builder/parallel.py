@@ -19,6 +19,10 @@ _job: Callable | None = None  # the work, inherited by forked workers
 
 
 def workers() -> int:
+    """One per core this process may use; SITE_BUILDER_WORKERS=N overrides (1: no workers)."""
+    override = os.environ.get("SITE_BUILDER_WORKERS", "")
+    if override.isdigit() and int(override) > 0:
+        return int(override)
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -32,7 +36,6 @@ def can_fork(items: int) -> bool:
         and workers() > 1
         and threading.active_count() == 1
         and "fork" in multiprocessing.get_all_start_methods()
-        and os.environ.get("SITE_BUILDER_WORKERS") != "1"
     )
 
 
