@@ -231,16 +231,7 @@ class Builder:
         _refuse_dangerous_output(options)
         plan = plan_site(model.articles, model.config)
         statics = collect_static(options.site_dir)
-        templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
-        asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
-        build_options = {"drafts": options.drafts, "future": options.future}
-        renderer = Renderer(model.config, plan, templates, asset_versions, build_options, self._bytecode_dir())
-        site_wide = site_wide_fingerprint(
-            FORMAT, __version__, model.config, build_options, asset_versions,
-            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries)), _template_bytes(templates),
-        )
-        fingerprints = Fingerprinter(model.digests, site_wide)
-
+        renderer, fingerprints = self._renderer(model, plan, statics)
         state = self.state
         out = options.output
         if state.output_dir != str(out):
@@ -279,6 +270,19 @@ class Builder:
             save_last_build(options.site_dir, self.last)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _renderer(self, model: Model, plan: SitePlan, statics: dict[str, bytes]) -> tuple[Renderer, Fingerprinter]:
+        """The Jinja renderer, and the page fingerprints that decide what it must render."""
+        options = self.options
+        templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
+        asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
+        build_options = {"drafts": options.drafts, "future": options.future}
+        renderer = Renderer(model.config, plan, templates, asset_versions, build_options, self._bytecode_dir())
+        site_wide = site_wide_fingerprint(
+            FORMAT, __version__, model.config, build_options, asset_versions,
+            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries)), _template_bytes(templates),
+        )
+        return renderer, Fingerprinter(model.digests, site_wide)
 
     def _unchanged_since_last_build(self, inputs: str) -> BuildReport | None:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
