@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from .builder import BuildOptions, Builder
 from .config import ConfigError, load_config
+from .search import SEARCH_DIR
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
 
 DEFAULT_PORT = 8000
@@ -74,6 +75,10 @@ class LiveState:
         with self.changed:
             self.messages = messages
             self.changed.notify_all()
+
+    def settle(self) -> None:
+        """A good build that changed no page: any error shown is gone, no reload needed."""
+        self.fail([])
 
     def close(self) -> None:
         with self.changed:
@@ -272,6 +277,12 @@ def resolve(root: Path, base_path: str, raw_path: str) -> Path | Redirect | None
     return target if inside and target.is_file() else None
 
 
+def _pages_changed(report) -> bool:
+    """Whether a build changed what a page shows (not just the search index)."""
+    removed = report.write.removed if report.write else []
+    return bool(report.rendered) or any(not rel.startswith(SEARCH_DIR + "/") for rel in removed)
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -311,22 +322,31 @@ class Preview:
             raise
 
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
-        """Rebuild; serve the result and reload browsers if the build is good."""
+        """Rebuild; serve the result and reload browsers if the build is good. Pages come
+        first; a changed search shard is indexed by a second build right after (it takes
+        longest). That build also takes in any edit saved meanwhile, like any other."""
+        outcome = self._build(verb, search_now=self.state.root is None)
+        if outcome.ok and self.builder.search_pending:
+            outcome = self._build(verb, search_now=True)
+        self.last_outcome = outcome
+        return outcome
+
+    def _build(self, verb: str, search_now: bool) -> BuildOutcome:
         first = self.state.root is None
         # The first site is built even with invalid articles: better than none. Requests
         # are served from the last build until this one moves its files into place.
-        # The search index follows right after (it takes longest, and pages come first).
-        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search_now=first)
-        if outcome.ok or (outcome.report is not None and first):
-            self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
+        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search_now=search_now)
+        report = outcome.report
+        pages_changed = first or (report is not None and _pages_changed(report))
+        if outcome.ok or (report is not None and first):
+            if pages_changed:
+                self.state.publish(self.builder.options.output, self._base_path(), outcome.messages)
+            else:
+                self.state.settle()  # only the search index changed: nothing to reload
         else:
             self.state.fail(outcome.messages)
-        print_outcome(outcome, verb)
-        if outcome.ok and self.builder.search_pending:
-            indexed = run_build(self.builder, commit_lock=self.state.building)
-            if not indexed.ok:
-                print_outcome(indexed, "Search index")
-        self.last_outcome = outcome
+        if pages_changed or not outcome.ok:
+            print_outcome(outcome, verb)
         return outcome
 
     def _base_path(self) -> str:
