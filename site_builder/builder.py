@@ -121,7 +121,8 @@ class Builder:
 
     def __init__(self, options: BuildOptions, cache: str = "read-write", progress=None):
         """cache: "read-write" (CLI builds), "read" (start from SITE/.cache/ but keep the
-        state in memory only: the preview server), "off" (deploy: a fresh build)."""
+        state in memory only: the preview server), "read-only" (`check`: use the cache,
+        write nothing in the site), "off" (deploy: a fresh build)."""
         self.options = options
         self.cache = cache
         self.progress = progress  # progress(stage, done, total), for a terminal's progress line
@@ -199,7 +200,7 @@ class Builder:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="site-builder-check-") as temp:
             out = Path(temp) / OUTPUT_DIR
-            report = Builder(replace(self.options, out_dir=out), cache="read").build()
+            report = Builder(replace(self.options, out_dir=out), cache="read-only").build()
             config = load_config(self.options.site_dir, self.options.base_url)
             report.problems += [
                 Problem(f"{OUTPUT_DIR}/{bad.source}", f"link {bad.url} {bad.reason}")
@@ -307,7 +308,7 @@ class Builder:
         return (lambda done, total: self.progress(name, done, total)) if self.progress else None
 
     def _bytecode_dir(self) -> Path | None:
-        if self.cache == "off":
+        if self.cache in ("off", "read-only"):
             return None
         folder = self.options.site_dir / CACHE_DIR / "templates"
         try:

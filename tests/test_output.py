@@ -213,3 +213,9 @@ def test_base_url_prefixes_every_link(small_site, run):
     entry = out.entries("/repo/")[0]
     assert prop(entry, "url").startswith(url("/repo/2024/"))
     assert os.path.isfile(out.file_for(prop(entry, "url")))
+
+
+def test_check_writes_nothing_in_the_site(small_site, run):
+    before = sorted(p.relative_to(small_site) for p in small_site.rglob("*"))
+    assert run("check", small_site).code == 0
+    assert sorted(p.relative_to(small_site) for p in small_site.rglob("*")) == before
