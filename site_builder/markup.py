@@ -41,13 +41,50 @@ def render_markdown(text: str) -> str:
     """Markdown -> sanitised HTML. Safe to mark `safe` in templates."""
     if not text.strip():
         return ""
+    if threading.current_thread() is not threading.main_thread() and len(text) > INLINE_OFF_MAIN_THREAD:
+        html = _convert_in_child(text)  # no CPU timer off the main thread: bound it there
+    else:
+        html = _convert(text)
+    return _sanitise(html)
+
+
+def _convert(text: str) -> str:
     converter = _converter()
     try:
         with _cpu_limit(RENDER_CPU_SECONDS):
-            html = converter.convert(text)
+            return converter.convert(text)
     finally:
         converter.reset()
-    return _sanitise(html)
+
+
+# Off the main thread (the preview's rebuilds) a body longer than this is converted in a
+# child process that is stopped after RENDER_CPU_SECONDS. Python-Markdown's worst cases
+# are quadratic, so a shorter body stays well under the budget (about 0.6 s at worst).
+INLINE_OFF_MAIN_THREAD = 2_000
+
+
+def _convert_in_child(text: str) -> str:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_convert_and_send, args=(text, send), daemon=True)
+    child.start()
+    send.close()
+    try:
+        if not receive.poll(RENDER_CPU_SECONDS * 2):  # wall time: the child may wait for a core
+            raise MarkupTooComplex(f"the Markdown body needs more than {RENDER_CPU_SECONDS:g} s to render")
+        return receive.recv()
+    except EOFError:
+        raise MarkupTooComplex("the Markdown body could not be rendered") from None
+    finally:
+        child.kill()
+        child.join()
+        receive.close()
+
+
+def _convert_and_send(text: str, send) -> None:
+    send.send(markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html"))
 
 
 _converters = threading.local()
@@ -112,7 +149,8 @@ def _cpu_limit(seconds: float) -> Iterator[None]:
     """Raise MarkupTooComplex in this block after `seconds` of process CPU time.
 
     A virtual-time timer (SIGVTALRM) leaves SIGALRM to others (pytest-timeout); signals
-    reach only the main thread, so elsewhere the block runs unbounded.
+    reach only the main thread, so elsewhere the block runs unbounded (render_markdown
+    sends long bodies to a child process there).
     """
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield

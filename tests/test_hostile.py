@@ -478,3 +478,33 @@ def test_thirty_good_stories_among_hostile_files(tmp_path):
     }
     assert outside_after == outside_before
     assert not (tmp_path / "pwned").exists() and not (site / "pwned").exists()
+
+
+def test_slow_markdown_is_bounded_off_the_main_thread_too():
+    """The preview rebuilds in a thread, where no CPU timer can fire: the body is then
+    converted in a child process with a deadline."""
+    import threading
+    import time
+
+    from site_builder.markup import MarkupTooComplex, render_markdown
+
+    outcome = {}
+
+    def convert(body):
+        started = time.monotonic()
+        try:
+            outcome["html"] = render_markdown(body)
+        except MarkupTooComplex as exc:
+            outcome["error"] = exc
+        outcome["seconds"] = time.monotonic() - started
+
+    worker = threading.Thread(target=convert, args=("[" * 30_000 + "x",))
+    worker.start()
+    worker.join(60)
+    assert isinstance(outcome.get("error"), MarkupTooComplex)
+    assert outcome["seconds"] < 10
+    outcome.clear()
+    worker = threading.Thread(target=convert, args=("A *fine* note. " * 500,))
+    worker.start()
+    worker.join(60)
+    assert "<em>fine</em>" in outcome["html"]
