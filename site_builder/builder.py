@@ -396,9 +396,9 @@ class _SearchIndex:
     def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path, scratch: Path, defer: bool = False):
         """defer: leave stale shards as they are for now (the preview serves the changed
         pages first); `pending` then says a later build must index them."""
-        count = shard_count(len(plan.entries))
+        count = shard_count(len(plan.entries)) if model.config.search else 0  # search = false: none
         shards: dict[int, list] = {n: [] for n in range(count)}
-        for entry in plan.entries:
+        for entry in plan.entries if count else ():
             shards[shard_of(entry, count)].append(entry)
         config = model.config
         self.result: dict[str, tuple[str, list[str]]] = {}  # folder -> (fingerprint, files)

@@ -29,6 +29,7 @@ class SiteConfig:
     paginate: int = 20
     permalink: str = "/{year}/{month}/{day}/{slug}/"
     cname: str = ""  # custom domain for GitHub Pages; `deploy` writes it to CNAME
+    search: bool = True  # the Pagefind search index, the search box and /search/
     min_quality: int = 0  # stories with a lower `quality` are not published; 0: off
     trending: int = 5  # stories in the home page's "Trending" strip; 0: no strip
     top_stories: int = 5  # stories in the home page's "Top stories" strip; 0: no strip
@@ -88,7 +89,7 @@ def from_mapping(values: dict, source: str = CONFIG_FILE) -> SiteConfig:
     return config
 
 
-_TYPE_NAMES = {str: "string (in quotes)", int: "whole number"}
+_TYPE_NAMES = {str: "string (in quotes)", int: "whole number", bool: "true or false"}
 
 
 def _validate(config: SiteConfig, source: str) -> None:

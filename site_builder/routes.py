@@ -182,7 +182,8 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
     newest = articles[0].published if articles else None
     pages.append(Page("/topics/", "topics.html", {"title": "Topics", "topics": topic_list}, lastmod=newest))
     pages.append(Page("/archive/", "archive.html", {"title": "Archive", "months": _month_index(months)}, lastmod=newest))
-    pages.append(Page("/search/", "search.html", {"title": "Search"}, lastmod=newest))  # its index changes with the stories
+    if config.search:
+        pages.append(Page("/search/", "search.html", {"title": "Search"}, lastmod=newest))  # its index changes with the stories
     pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
     pages += _feed_pages(entries, topics, by_topic, topic_refs, by_source, config)
     if config.base_url:  # a sitemap must list absolute URLs; without base_url there is none

@@ -173,6 +173,7 @@ def test_permalink_and_pagination_settings(tmp_path, run):
         ('permalink = "/{author}/{slug}/"', "unknown field {author}"),
         ('base_url = "example.com"', "'base_url' must be an absolute http(s) URL"),
         ("title = ", "not valid TOML"),
+        ('search = "no"', "'search' must be a true or false"),
         ('cname = "https://news.example.com/"', "'cname' must be a bare host name"),
     ],
 )
@@ -219,3 +220,27 @@ def test_check_writes_nothing_in_the_site(small_site, run):
     before = sorted(p.relative_to(small_site) for p in small_site.rglob("*"))
     assert run("check", small_site).code == 0
     assert sorted(p.relative_to(small_site) for p in small_site.rglob("*")) == before
+
+
+def test_search_can_be_turned_off(small_site, run):
+    assert run("build", small_site).code == 0
+    out = small_site / "_site"
+    assert (out / "pagefind" / "pagefind.js").is_file() and (out / "search" / "index.html").is_file()
+    (small_site / "site.toml").write_text("search = false\n")
+    assert run("build", small_site).code == 0
+    assert not (out / "pagefind").exists() and not (out / "search").exists()
+    from html.parser import HTMLParser
+
+    class SearchParts(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            if attributes.get("role") == "search" or "search" in (attributes.get("src") or ""):
+                self.found.append(tag)
+
+    parser = SearchParts()
+    parser.feed((out / "index.html").read_text())
+    assert parser.found == []  # no search box, no search script
