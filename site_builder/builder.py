@@ -21,10 +21,12 @@ from .cache import (
     CachedFile,
     LastBuild,
     file_digest,
+    file_stamp,
     load_last_build,
     load_state,
     save_last_build,
     save_state,
+    stamp_written,
     state_key,
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
@@ -128,7 +130,7 @@ class Builder:
         self.progress = progress  # progress(stage, done, total), for a terminal's progress line
         self.state: BuildState | None = None
         self.last: LastBuild | None = None
-        self._changed_files = False
+        self._changed_files: set[str] = set()  # article files changed since the state was saved
         self.search_pending = False  # a build with search_now=False left shards stale
 
     # -- READ + MODEL --------------------------------------------------------------
@@ -187,9 +189,9 @@ class Builder:
         for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
             for (_, rel, size, mtime_ns, digest), result in chunk:
                 current[rel] = CachedFile(size, mtime_ns, digest, result)
-        self._changed_files = bool(to_parse) or current.keys() != state.files.keys() or any(
-            current[rel] is not state.files[rel] for rel in current
-        )
+        previous = state.files
+        self._changed_files |= {rel for rel, cached in current.items() if previous.get(rel) is not cached}
+        self._changed_files |= previous.keys() - current.keys()
         state.files = current
         return [current[rel] for rel in sorted(current)]
 
@@ -246,13 +248,18 @@ class Builder:
             _write_static(writer, plan, statics)
             search.write(writer)
             with commit_lock:
-                result = writer.commit(previous=state.outputs if state.output_dir == str(out) else None)
+                # Orphans are found by listing the output, not from the state: a state older
+                # than the output (a crash before it was saved) must not leave files behind.
+                result = writer.commit()
         except BaseException:
             if search is not None:
                 search.close()
             writer.abort()  # the previous site stays as it was
             raise
-        state.pages, state.outputs, state.output_dir = new_pages, writer.produced, str(out)
+        stamp_written(new_pages, out)
+        for _, stamps in search.result.values():
+            stamps.update((rel, file_stamp(out / rel)) for rel, stamp in list(stamps.items()) if stamp is None)
+        state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         self.search_pending = search.pending
         report = BuildReport(
@@ -319,7 +326,8 @@ class Builder:
 
     def _save(self) -> None:
         if self.cache == "read-write" and self.state is not None:
-            save_state(self.options.site_dir, self.state)
+            save_state(self.options.site_dir, self.state, self._changed_files)
+            self._changed_files = set()
             if self.last is not None:
                 save_last_build(self.options.site_dir, self.last)
 
@@ -359,19 +367,22 @@ def build(options: BuildOptions, progress=None) -> BuildReport:
     return Builder(options, progress=progress).build()
 
 
-def _write_pages(writer, plan, renderer, fingerprints, state, out, progress=None) -> tuple[dict[str, str], int]:
-    """Render the pages whose inputs changed (or whose file is missing); keep the rest."""
-    new_pages: dict[str, str] = {}
+def _write_pages(writer, plan, renderer, fingerprints, state, out, progress=None) -> tuple[dict[str, tuple], int]:
+    """Render the pages whose inputs changed (or whose file is not the one we wrote); keep
+    the rest. Returns {output: (fingerprint, stamp or None until written)} and the count."""
+    new_pages: dict[str, tuple] = {}
     to_render: list[int] = []
     for index, page in enumerate(plan.pages):
         fingerprint = fingerprints.page(page)
         rel = page.output
-        if fingerprint is not None:
-            new_pages[rel] = fingerprint
-        if fingerprint is not None and state.pages.get(rel) == fingerprint and os.path.isfile(out / rel):
+        known = state.pages.get(rel)
+        if fingerprint is not None and known and known[0] == fingerprint and file_stamp(out / rel) == known[1]:
             writer.keep(rel)
+            new_pages[rel] = known
         else:
             to_render.append(index)
+            if fingerprint is not None:
+                new_pages[rel] = (fingerprint, None)
 
     def render(indices):
         # In a worker this writes into the shared staging folder and reports back.
@@ -401,7 +412,7 @@ class _SearchIndex:
         for entry in plan.entries if count else ():
             shards[shard_of(entry, count)].append(entry)
         config = model.config
-        self.result: dict[str, tuple[str, list[str]]] = {}  # folder -> (fingerprint, files)
+        self.result: dict[str, tuple[str, dict]] = {}  # folder -> (fingerprint, {file: stamp})
         self.kept: list[str] = []
         self.todo: list[tuple[str, str, list]] = []
         for n, entries in shards.items():
@@ -410,8 +421,10 @@ class _SearchIndex:
                 config.base_path, config.language, [(e.path, model.digests[e.article.source]) for e in entries]
             )
             previous = state.search.get(folder)
-            if previous and previous[0] == fingerprint and all(os.path.isfile(out / rel) for rel in previous[1]):
-                self.kept += previous[1]
+            if previous and previous[0] == fingerprint and all(
+                file_stamp(out / rel) == stamp for rel, stamp in previous[1].items()
+            ):
+                self.kept += list(previous[1])
                 self.result[folder] = previous
             else:
                 self.todo.append((folder, fingerprint, entries))
@@ -447,7 +460,7 @@ class _SearchIndex:
             self._start(self.PARALLEL)
             for rel, path in files.items():
                 writer.adopt(rel, path)
-            self.result[folder] = (fingerprint, sorted(files))
+            self.result[folder] = (fingerprint, {rel: None for rel in files})  # stamped after the commit
         shutil.rmtree(self.scratch, ignore_errors=True)  # Pagefind's files we do not publish
 
 

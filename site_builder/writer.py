@@ -123,9 +123,9 @@ class SiteWriter:
         self.result.written.extend(written)
         self.result.unchanged += unchanged
 
-    def commit(self, previous: Iterable[str] | None = None) -> WriteResult:
-        """`previous`: the files the last build produced, if known; else the output is listed."""
-        existing = set(previous) if previous is not None else set(_files_below(self.out_dir))
+    def commit(self) -> WriteResult:
+        """Move the staged files into place; every other file in the output is an orphan."""
+        existing = set(_files_below(self.out_dir))
         self.result.removed = sorted(rel for rel in existing if rel not in self.produced)
         self.result.written.sort()
         if not self.out_dir.exists():

@@ -271,3 +271,23 @@ def test_the_preview_can_serve_pages_before_the_search_index_follows(tmp_path):
     assert not builder.search_pending and index_next.rendered == 0
     assert [rel for rel in index_next.write.written if rel.startswith("pagefind/")]
     assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_small_changes_are_saved_as_a_delta_beside_the_snapshot(tmp_path):
+    from site_builder.cache import DELTA_FILE
+
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    snapshot, delta = site / CACHE_DIR / CACHE_FILE, site / CACHE_DIR / DELTA_FILE
+    snapshot_bytes = snapshot.read_bytes()
+    (site / "content/04.md").write_text(story(4, "A small change", topics=("Robotics",), day=5))
+    Builder(BuildOptions(site)).build()
+    assert snapshot.read_bytes() == snapshot_bytes and delta.exists()  # only the delta written
+    # A new process sees snapshot + delta: nothing to re-read, re-render or rewrite.
+    report = Builder(BuildOptions(site)).build()
+    assert (report.rendered, report.write.written) == (0, [])
+    # A damaged delta only means more work, never a wrong site.
+    (site / "content/05.md").write_text(story(5, "Another change", topics=("Cloud", "AI"), day=6))
+    delta.write_bytes(b"garbage")
+    Builder(BuildOptions(site)).build()
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
