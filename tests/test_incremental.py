@@ -206,6 +206,20 @@ class EditSession(RuleBasedStateMachine):
     def change_static(self, css):
         make_site(self.site, {"static/extra.css": css})
 
+    @rule()
+    def keep_a_copy_of_the_cache(self):
+        shutil.rmtree(self.root / "old-cache", ignore_errors=True)
+        if (self.site / CACHE_DIR).exists():
+            shutil.copytree(self.site / CACHE_DIR, self.root / "old-cache")
+
+    @precondition(lambda self: (self.root / "old-cache").exists())
+    @rule()
+    def go_back_to_the_old_cache(self):
+        """As if the builds since the copy had died before saving their state: the cache
+        is older than the output. It may cost work; it must not cost correctness."""
+        shutil.rmtree(self.site / CACHE_DIR, ignore_errors=True)
+        shutil.copytree(self.root / "old-cache", self.site / CACHE_DIR)
+
     @invariant()
     def incremental_equals_fresh(self):
         if not hasattr(self, "site"):
