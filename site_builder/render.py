@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -44,7 +43,11 @@ class Renderer:
             # Compiled templates are reused by the next build (Jinja checks they are current).
             bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None,
         )
+        # Per-build memos, owned by this renderer: a class-level lru_cache would keep every
+        # renderer (and its whole plan) alive in a long-running preview.
         self._cards: dict[tuple, Markup] = {}
+        self._dates: dict[datetime, str] = {}
+        self._iso_dates: dict[datetime, str] = {}
         self._base_path = config.base_path
         self._tz = config.tz
         self.env.filters["date"] = self.display_date
@@ -80,14 +83,18 @@ class Renderer:
             html = self._cards[key] = macro(entry, heading, compact, link_title)
         return html
 
-    @functools.lru_cache(maxsize=65536)
     def display_date(self, dt: datetime) -> str:
-        local = dt.astimezone(self._tz)
-        return f"{local.day} {local:%b %Y}"
+        text = self._dates.get(dt)
+        if text is None:
+            local = dt.astimezone(self._tz)
+            text = self._dates[dt] = f"{local.day} {local:%b %Y}"
+        return text
 
-    @functools.lru_cache(maxsize=65536)
     def iso_date(self, dt: datetime) -> str:
-        return dt.astimezone(self._tz).isoformat()
+        text = self._iso_dates.get(dt)
+        if text is None:
+            text = self._iso_dates[dt] = dt.astimezone(self._tz).isoformat()
+        return text
 
     def abs_url(self, path: str) -> str | None:
         """The absolute URL of a site path; None without a base_url to anchor it."""

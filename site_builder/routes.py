@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .config import SiteConfig
-from .models import Article, Provider, Topic
+from .models import Article, Provider
 from .slugs import slugify
 from .topics import (
     build_topics,

@@ -4,7 +4,6 @@ back the way a microformats client reads them (mf2py), never by grepping markup.
 from __future__ import annotations
 
 import os
-import shutil
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -157,15 +156,6 @@ def url(path: str) -> str:
 
 
 PINNED_NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def copy_tree():
-    def _copy(src: Path, dst: Path) -> Path:
-        shutil.copytree(src, dst)
-        return dst
-
-    return _copy
 
 
 def pytest_addoption(parser):

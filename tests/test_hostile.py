@@ -250,7 +250,7 @@ def hostile_article(n: int, bad_url: str) -> str:
         f"topics: [{json.dumps(XSS)}, {json.dumps(bad_url)}]",
         "images:",
         f"  - {{url: {json.dumps(bad_url)}, width: 10, height: 10}}",
-        f"  - {{url: \"https://example.com/i.jpg\", width: '10\" onerror=\"alert(1)', height: 5}}",
+        "  - {url: \"https://example.com/i.jpg\", width: '10\" onerror=\"alert(1)', height: 5}",
         "related:",
         f"  - {{title: {json.dumps(XSS)}, webUrl: {json.dumps(bad_url)}}}",
         f"  - {{title: {json.dumps(XSS)}, webUrl: \"https://example.com/r\", excerpt: {json.dumps(XSS)},"

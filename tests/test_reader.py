@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import threading
-from pathlib import Path
 
 import pytest
 from conftest import ARTIFACTS, PINNED_NOW, need
