@@ -22,15 +22,17 @@ from datetime import datetime
 from pathlib import Path
 
 from . import __version__
-from .models import Problem, ReadResult
+from .models import Problem, ReadResult, compact_pickle
+from .topics import MoreOnMemo
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
-FORMAT = 7  # bump when the layout of BuildState or of the model changes
+FORMAT = 8  # bump when the layout of BuildState or of the model changes
 
 
+@compact_pickle
 @dataclass(slots=True)
 class CachedFile:
     size: int
@@ -49,6 +51,7 @@ class BuildState:
     pages: dict[str, tuple] = field(default_factory=dict)
     output_dir: str = ""
     search: dict = field(default_factory=dict)  # shard folder -> (input fingerprint, {file: (size, mtime)})
+    more_on: MoreOnMemo | None = None  # what the last plan's "more on" saw, to redo only near changes
     base_id: str = ""  # the full snapshot on disk that the small delta file applies to
     since_base: set[str] = field(default_factory=set)  # file keys changed since that snapshot
 
@@ -87,6 +90,7 @@ def load_state(site_dir: Path, key: tuple) -> BuildState:
     state.since_base = set(delta["files"])
     state.pages = delta["pages"]
     state.output_dir, state.search = delta["output_dir"], delta["search"]
+    state.more_on = delta["more_on"]
     return state
 
 
@@ -99,6 +103,7 @@ def save_state(site_dir: Path, state: BuildState, changed: set[str]) -> None:
             "base_id": state.base_id,
             "files": {rel: state.files.get(rel) for rel in state.since_base},
             "pages": state.pages, "output_dir": state.output_dir, "search": state.search,
+            "more_on": state.more_on,
         }
         _save(site_dir, DELTA_FILE, pickle.dumps(delta, protocol=pickle.HIGHEST_PROTOCOL))
         return
@@ -188,7 +193,7 @@ def stamp_written(entries: dict, out: Path) -> None:
     """Fill in the stamps of files written by the build that just committed."""
     for key, (fingerprint, stamp) in entries.items():
         if stamp is None:
-            entries[key] = (fingerprint, file_stamp(out / key))
+            entries[key] = (fingerprint, file_stamp(f"{out}/{key}"))
 
 
 def file_digest(data: bytes) -> str:

@@ -17,8 +17,11 @@ from datetime import datetime
 
 from .models import Article, Provider
 from .routes import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef
+from .topics import Pagination
 
 LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink}  # hold no stories inside
+# _add spells out Pagination's fields (it is on every listing page): a new field must be added there.
+assert [f.name for f in dataclasses.fields(Pagination)] == ["items", "number", "total", "count"]
 
 
 class Fingerprinter:
@@ -37,6 +40,12 @@ class Fingerprinter:
             return None
         return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
+    def _entry(self, entry: Entry) -> str:
+        refs = [self._leaf(ref) for ref in entry.topics]
+        refs.append(self._leaf(entry.source) if entry.source is not None else "-")
+        token = self._entries[id(entry)] = "E" + self._articles[entry.article.source] + entry.path + "".join(refs)
+        return token
+
     def _leaf(self, value) -> str:
         """Small frozen values: their repr shows every field. The value is kept with its
         token so that its id cannot be reused by another object during this build."""
@@ -46,31 +55,36 @@ class Fingerprinter:
         return known[1]
 
     def _add(self, parts: list[str], value) -> None:
-        if isinstance(value, Entry):
-            token = self._entries.get(id(value))
-            if token is None:
-                refs = [self._leaf(ref) for ref in value.topics]
-                refs.append(self._leaf(value.source) if value.source is not None else "-")
-                token = self._entries[id(value)] = "E" + self._articles[value.article.source] + value.path + "".join(refs)
-            parts.append(token)
+        kind = type(value)  # cheap checks first: this runs for every value of every page
+        if isinstance(value, (tuple, list)):
+            parts.append("(")
+            entries = self._entries
+            for item in value:
+                if type(item) is Entry:  # most lists are of stories: no recursion for them
+                    parts.append(entries.get(id(item)) or self._entry(item))
+                else:
+                    self._add(parts, item)
+            parts.append(")")
+        elif kind is Entry:
+            parts.append(self._entries.get(id(value)) or self._entry(value))
+        elif kind is Pagination:
+            parts.append(f"P{value.number}/{value.total}/{value.count}")
+            self._add(parts, value.items)
+        elif kind is str or kind is int or kind is bool or value is None:
+            parts.append(repr(value))
+        elif kind in LEAVES:
+            parts.append(self._leaf(value))
         elif isinstance(value, Article):
             parts.append("A" + self._articles[value.source])
-        elif isinstance(value, (str, int, float, bool, type(None), datetime)):
+        elif isinstance(value, (str, int, float, bool, datetime)):
             parts.append(repr(value))
-        elif isinstance(value, Mapping):
+        elif isinstance(value, (dict, Mapping)):  # a dict answers before the slow ABC check
             for key in sorted(value):
                 parts.append(key)
                 self._add(parts, value[key])
-        elif isinstance(value, (tuple, list)):
-            parts.append("(")
-            for item in value:
-                self._add(parts, item)
-            parts.append(")")
         elif isinstance(value, Page):  # pages listed by another page (the sitemap)
             parts.append(repr((value.path, value.lastmod)))
-        elif type(value) in LEAVES:
-            parts.append(self._leaf(value))
-        elif dataclasses.is_dataclass(value):
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             parts.append(type(value).__name__)
             for f in dataclasses.fields(value):
                 self._add(parts, getattr(value, f.name))

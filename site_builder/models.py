@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 
+def compact_pickle(cls):
+    """Pickle as (class, field values): unpickling then runs the generated __init__
+    instead of the generic frozen-dataclass __setstate__, which looks the fields up again
+    for every object. The build cache holds 100,000 of these at 10,000 stories."""
+    names = tuple(f.name for f in fields(cls))
+
+    def __reduce__(self):
+        return cls, tuple(getattr(self, name) for name in names)
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Provider:
     name: str
     domain: str = ""
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Image:
     url: str
@@ -19,6 +34,7 @@ class Image:
     height: int | None = None
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class RelatedStory:
     """An entry of an article's `related` list: another story, usually on another site."""
@@ -30,6 +46,7 @@ class RelatedStory:
     provider: Provider | None = None
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Article:
     source: str  # path relative to the site folder, for messages and stable ordering
@@ -62,6 +79,7 @@ class Topic:
     key: str  # identity: the case-folded name
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something wrong with one input file; `line` is 1-based within that file."""
@@ -76,6 +94,7 @@ class Problem:
         return f"{where}: {self.severity}: {self.message}"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class ReadResult:
     article: Article | None

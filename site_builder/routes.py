@@ -14,12 +14,13 @@ from .config import SiteConfig
 from .models import Article, Provider
 from .slugs import slugify
 from .topics import (
+    MoreOnMemo,
     build_topics,
     by_url,
     group_by_month,
     group_by_provider,
     group_by_topic,
-    more_on_topics,
+    more_on_with_memo,
     normalize_url,
     paginate,
     top_stories,
@@ -102,6 +103,7 @@ class SitePlan:
     topics: tuple[tuple[TopicRef, int], ...]  # every topic with its count, by name
     nav_topics: tuple[TopicRef, ...]  # the busiest topics, for the site's navigation
     feeds: tuple[FeedLink, ...]  # the site-wide feeds every page links
+    more_on: MoreOnMemo | None = None  # for the next build's plan_site(previous=...)
 
 
 def home_path(number: int) -> str:
@@ -132,8 +134,10 @@ SITE_FEEDS = (
 )
 
 
-def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
-    """`articles` are the ones to publish, newest first."""
+def plan_site(articles: Sequence[Article], config: SiteConfig, previous: MoreOnMemo | None = None) -> SitePlan:
+    """`articles` are the ones to publish, newest first. `previous` (the last build's
+    `SitePlan.more_on`) lets "more on" be recomputed only near what changed; the plan is
+    the same with or without it."""
     topics = build_topics(articles)
     by_topic = group_by_topic(articles, topics)
     providers = group_by_provider(articles)
@@ -167,7 +171,8 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
         for a in articles
     )
     by_source = {e.article.source: e for e in entries}
-    pages = _article_pages(entries, by_source, articles, by_topic, topics, paths)
+    more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
+    pages = _article_pages(entries, by_source, articles, more, paths)
     for listing in listings:
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
     home = next(i for i, page in enumerate(pages) if page.path == "/")
@@ -192,7 +197,7 @@ def plan_site(articles: Sequence[Article], config: SiteConfig) -> SitePlan:
     _refuse_shared_paths(pages)
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
-    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS)
+    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo)
 
 
 def _source_of(article: Article, source_refs: dict[str, SourceRef]) -> SourceRef | None:
@@ -204,9 +209,8 @@ def _source_of(article: Article, source_refs: dict[str, SourceRef]) -> SourceRef
     return SourceRef(provider.name, "", None)
 
 
-def _article_pages(entries, by_source, articles, by_topic, topics, paths) -> list[Page]:
+def _article_pages(entries, by_source, articles, more, paths) -> list[Page]:
     on_site = by_url(articles)
-    more = more_on_topics(articles, by_topic, topics)
     pages = []
     for entry in entries:
         article = entry.article
@@ -306,8 +310,12 @@ def _month_index(months) -> tuple[tuple[int, tuple[tuple[str, str, int], ...]], 
 def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
     """The heading for "More on ...": the story's topic that most of the others share
     ("this story" when they were found by their titles alone)."""
-    # TopicRefs are shared objects, one per topic: identity is equality, and cheaper.
-    counts = [(sum(any(t is ref for t in other.topics) for other in others), -i, ref.name) for i, ref in enumerate(entry.topics)]
+    # TopicRefs are shared objects, one per topic: count them by identity.
+    shown: dict[int, int] = {}
+    for other in others:
+        for ref in other.topics:
+            shown[id(ref)] = shown.get(id(ref), 0) + 1
+    counts = [(shown.get(id(ref), 0), -i, ref.name) for i, ref in enumerate(entry.topics)]
     best = max(counts, default=(0, 0, ""))
     return best[2] if best[0] else "this story"
 

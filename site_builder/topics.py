@@ -163,16 +163,52 @@ def more_on_topics(
     of MIN_SIMILARITY. Ranked by shared topics + TITLE_WEIGHT × title similarity, then
     by closeness in time, then by URL.
     """
+    return more_on_with_memo(articles, groups, topics, None, limit)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class MoreOnMemo:
+    """What one build's more_on_topics saw and found, so the next build recomputes only
+    the stories near a change (same topic, within the window; or sharing a rare title
+    word) and copies the rest: the result is the same as computing everything."""
+
+    limit: int
+    order: tuple[str, ...]  # article sources, newest first
+    features: dict[str, tuple]  # source -> (title, topic keys, timestamp, web_url): all it reads
+    result: dict[str, tuple[str, ...]]  # source -> sources of its "more on" stories
+
+
+def more_on_with_memo(
+    articles: Sequence[Article],
+    groups: dict[Topic, list[Article]],
+    topics: dict[str, Topic],
+    previous: MoreOnMemo | None,
+    limit: int = 5,
+) -> tuple[dict[str, tuple[Article, ...]], MoreOnMemo]:
+    """more_on_topics, reusing `previous` (the last build's memo) where nothing it read
+    changed. Returns the result and the memo for the next build."""
     # Work on positions in `articles`: integer sets and lists, not dicts of strings.
-    index = {a.source: i for i, a in enumerate(articles)}
-    keys = [frozenset(name.casefold() for name in a.topics) for a in articles]
-    words = [title_words(a.title) for a in articles]
-    stamps = [a.published.timestamp() for a in articles]
+    sources = [a.source for a in articles]
+    index = {source: i for i, source in enumerate(sources)}
+    features = [(a.title, frozenset(name.casefold() for name in a.topics), a.published.timestamp(), a.web_url) for a in articles]
+    words = [title_words(f[0]) for f in features]
+    keys = [f[1] for f in features]
+    stamps = [f[2] for f in features]
     members_of = {key: [index[a.source] for a in groups[topic]] for key, topic in topics.items()}
     position = {key: {n: i for i, n in enumerate(members)} for key, members in members_of.items()}
-    by_word = _rare_word_index(words)
-    result = {}
-    for n, article in enumerate(articles):
+    all_words = _word_index(words)
+    by_word = {word: members for word, members in all_words.items() if len(members) <= RARE_WORD_LIMIT}
+    memo_features = dict(zip(sources, features))
+
+    todo: Iterable[int] = range(len(articles))
+    found: dict[str, tuple[str, ...]] = {}
+    if previous is not None and previous.limit == limit:
+        near = _near_changes(previous, memo_features, index, members_of, position, all_words)
+        if near is not None:
+            todo = near
+            # Copied from the last build; every new or changed story is near a change.
+            found = {source: previous.result[source] for source in sources if source in previous.result}
+    for n in todo:
         own, own_words, stamp = keys[n], words[n], stamps[n]
         candidates: set[int] = set()
         for key in own:
@@ -187,9 +223,62 @@ def more_on_topics(
             similarity = title_similarity(own_words, words[other])
             if shared or similarity >= MIN_SIMILARITY:
                 score = -(shared + TITLE_WEIGHT * similarity)
-                ranked.append((score, abs(stamps[other] - stamp), articles[other].web_url, articles[other].source, other))
-        result[article.source] = tuple(articles[r[-1]] for r in heapq.nsmallest(limit, ranked))
-    return result
+                ranked.append((score, abs(stamps[other] - stamp), articles[other].web_url, sources[other], other))
+        found[sources[n]] = tuple(r[-2] for r in heapq.nsmallest(limit, ranked))
+    by_source = dict(zip(sources, articles))
+    result = {source: tuple(by_source[other] for other in found[source]) for source in sources}
+    return result, MoreOnMemo(limit, tuple(sources), memo_features, found)
+
+
+def _near_changes(
+    previous: MoreOnMemo,
+    features: dict[str, tuple],
+    index: dict[str, int],
+    members_of: dict[str, list[int]],
+    position: dict[str, dict[int, int]],
+    all_words: dict[str, list[int]],
+) -> set[int] | None:
+    """Positions of the articles whose "more on" may differ from the previous build's:
+    the changed ones; those within MORE_WINDOW of where a changed story was, or now is,
+    in one of its topics (their window held it or holds it; further away, a window only
+    shifts by one position past it and shows the same stories); and every title with a
+    word of a changed title that is rare now or was rare before (its candidates, or its
+    choice of rarest words, may differ). None: too much changed, compute everything.
+    tests/test_more_on_incremental.py checks this against a fresh computation."""
+    old = previous.features
+    changed = {source for source, feature in features.items() if old.get(source) != feature}
+    changed |= old.keys() - features.keys()
+    if len(changed) > max(50, len(features) // 20):
+        return None
+    near = {index[source] for source in changed if source in index}
+    reach = MORE_WINDOW
+    old_keys = set().union(*(old[source][1] for source in changed if source in old))
+    old_members: dict[str, list[str]] = defaultdict(list)  # the previous topic lists, touched ones only
+    for source in previous.order:
+        for key in old[source][1] & old_keys:
+            old_members[key].append(source)
+    for listed in old_members.values():
+        for i, source in enumerate(listed):
+            if source in changed:
+                near.update(index[s] for s in listed[max(0, i - reach): i + reach + 1] if s in index)
+    for source in changed:
+        if source in features:
+            for key in features[source][1]:
+                members, i = members_of[key], position[key][index[source]]
+                near.update(members[max(0, i - reach): i + reach + 1])
+    # A word's count before = now, minus the changed titles that have it now, plus the
+    # changed titles that had it before (every other title is the same in both builds).
+    delta: Counter = Counter()
+    for source in changed:
+        if source in features:
+            delta.update(dict.fromkeys(title_words(features[source][0]), -1))
+        if source in old:
+            delta.update(dict.fromkeys(title_words(old[source][0]), 1))
+    for word, difference in delta.items():
+        now = all_words.get(word, ())
+        if len(now) <= RARE_WORD_LIMIT or len(now) + difference <= RARE_WORD_LIMIT:
+            near.update(now)
+    return near
 
 
 def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[int]]) -> list[int]:
@@ -201,14 +290,13 @@ def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[int]]) ->
     return [other for other, n in hits.items() if n >= needed]
 
 
-def _rare_word_index(words: Sequence[frozenset[str]]) -> dict[str, list[int]]:
-    """Word -> positions of the articles whose title has it, for words in at most
-    RARE_WORD_LIMIT titles."""
+def _word_index(words: Sequence[frozenset[str]]) -> dict[str, list[int]]:
+    """Word -> positions of the articles whose title has it."""
     index: dict[str, list[int]] = defaultdict(list)
     for n, title in enumerate(words):
         for word in title:
             index[word].append(n)
-    return {word: members for word, members in index.items() if len(members) <= RARE_WORD_LIMIT}
+    return index
 
 
 GRAVITY = 1.8  # Hacker News' gravity: how fast age outweighs heat

@@ -20,7 +20,7 @@ import os
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 STAGING_SUFFIX = ".staging"
 JOURNAL = ".site-builder-journal.json"
@@ -215,8 +215,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _files_below(root: Path) -> Iterator[str]:
+    """Every file below root, as "a/b/c.html". Plain strings, not Path objects: at 10,000
+    stories the output holds 20,000 files and pathlib would cost most of a second."""
     if not root.is_dir():
         return
+    prefix = len(str(root)) + 1
     for dirpath, _dirs, files in os.walk(root):
+        folder = dirpath[prefix:].replace(os.sep, "/")
         for name in files:
-            yield str(PurePosixPath(Path(dirpath, name).relative_to(root)))
+            yield f"{folder}/{name}" if folder else name

@@ -1,0 +1,117 @@
+""""More on" recomputed near changes only (the next build's memo) must equal "more on"
+computed from scratch, after any sequence of edits, adds and deletes.
+
+The window and the rare-word limit are made small here so that a few dozen stories
+already cross every boundary the incremental path reasons about: a story entering or
+leaving a topic's window, a word becoming common or rare again, an edit that moves a
+story past its neighbours.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from site_builder import topics as topics_module
+from site_builder.models import Article
+from site_builder.topics import build_topics, group_by_topic, more_on_with_memo, newest_first
+
+NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+WORDS = ["apple", "chip", "launch", "quantum", "rust", "cloud", "outage", "model", "robot", "battery"]
+TOPICS = ["AI", "Hardware", "Cloud", "Security"]
+
+story = st.tuples(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=4),  # title words
+    st.lists(st.sampled_from(TOPICS), max_size=3, unique=True),
+    st.integers(0, 40),  # hours before NOW; ties on purpose
+)
+edit = st.one_of(
+    st.tuples(st.just("add"), story),
+    st.tuples(st.just("delete"), st.integers(0, 10_000)),
+    st.tuples(st.just("retitle"), st.integers(0, 10_000), st.lists(st.sampled_from(WORDS), min_size=1, max_size=4)),
+    st.tuples(st.just("retopic"), st.integers(0, 10_000), st.lists(st.sampled_from(TOPICS), max_size=3, unique=True)),
+    st.tuples(st.just("redate"), st.integers(0, 10_000), st.integers(0, 40)),
+)
+
+
+def _article(n: int, words: list[str], topic_names: list[str], hours: int) -> Article:
+    return Article(f"{n}.md", " ".join(words), f"https://x.example/{n}", NOW - timedelta(hours=hours), topics=tuple(topic_names))
+
+
+def _more_on(articles: list[Article], previous):
+    ordered = newest_first(articles)
+    found = build_topics(ordered)
+    result, memo = more_on_with_memo(ordered, group_by_topic(ordered, found), found, previous)
+    return {source: tuple(a.source for a in shown) for source, shown in result.items()}, memo
+
+
+def _apply(stories: dict[str, Article], change, counter: list[int]) -> None:
+    kind = change[0]
+    if kind == "add":
+        counter[0] += 1
+        words, topic_names, hours = change[1]
+        new = _article(counter[0], words, topic_names, hours)
+        stories[new.source] = new
+        return
+    if not stories:
+        return
+    source = sorted(stories)[change[1] % len(stories)]
+    old = stories[source]
+    if kind == "delete":
+        del stories[source]
+    elif kind == "retitle":
+        stories[source] = _article(int(source.split(".")[0]), change[2], list(old.topics), int((NOW - old.published).total_seconds() // 3600))
+    elif kind == "retopic":
+        stories[source] = Article(old.source, old.title, old.web_url, old.published, topics=tuple(change[2]))
+    else:
+        stories[source] = Article(old.source, old.title, old.web_url, NOW - timedelta(hours=change[2]), topics=old.topics)
+
+
+@pytest.fixture
+def tight_limits(monkeypatch):
+    monkeypatch.setattr(topics_module, "MORE_WINDOW", 2)
+    monkeypatch.setattr(topics_module, "RARE_WORD_LIMIT", 3)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(initial=st.lists(story, min_size=0, max_size=30), edits=st.lists(st.lists(edit, min_size=1, max_size=3), max_size=6))
+def test_more_on_from_the_last_builds_memo_equals_a_fresh_computation(tight_limits, initial, edits):
+    counter = [0]
+    stories: dict[str, Article] = {}
+    for spec in initial:
+        _apply(stories, ("add", spec), counter)
+    _, memo = _more_on(list(stories.values()), None)
+    for batch in edits:
+        for change in batch:
+            _apply(stories, change, counter)
+        incremental, memo = _more_on(list(stories.values()), memo)
+        fresh, _ = _more_on(list(stories.values()), None)
+        assert incremental == fresh
+
+
+def test_the_memo_recomputes_only_near_an_edit_at_a_realistic_size(monkeypatch):
+    """At default limits and 2,000 stories, one retitled story recomputes a few dozen
+    stories, not all of them; and the result still equals a fresh computation."""
+    rng = random.Random(11)
+    vocabulary = [f"w{i}" for i in range(400)] + WORDS
+    stories = {
+        a.source: a
+        for a in (
+            _article(n, rng.choices(vocabulary, k=rng.randint(3, 8)), rng.sample(TOPICS, rng.randint(1, 2)), rng.randint(0, 5000))
+            for n in range(2000)
+        )
+    }
+    _, memo = _more_on(list(stories.values()), None)
+    seen: list[int] = []
+    original = topics_module._similar_titles
+    monkeypatch.setattr(topics_module, "_similar_titles", lambda *args: seen.append(1) or original(*args))
+    _apply(stories, ("retitle", 1234, ["quantum", "battery", "w7"]), [0])
+    incremental, _ = _more_on(list(stories.values()), memo)
+    recomputed = len(seen)
+    fresh, _ = _more_on(list(stories.values()), None)
+    assert incremental == fresh
+    assert 0 < recomputed < 200, recomputed
