@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ from .config import SiteConfig
 from .routes import Entry
 from .writer import WriteError
 
-SEARCH_DIR = "pagefind"  # the bundle's folder under the site root
-SHARD_SIZE = 2_000  # stories per index shard, about: an edit re-indexes one shard only
+SEARCH_DIR = "pagefind"
+RECORDS_PREFIX = "site-builder-search-"  # + the building process's id: its scratch records  # the bundle's folder under the site root
+SHARD_SIZE = 1_000  # stories per index shard, about: an edit re-indexes one shard only
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 
 
@@ -70,8 +72,9 @@ class SearchIndexJob:
         if not entries:
             return  # Pagefind refuses to build an empty index: a new site has none yet
         # Records live in memory-backed storage where there is one: thousands of tiny files.
-        scratch = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-        self._temp = tempfile.TemporaryDirectory(prefix="site-builder-search-", dir=scratch)
+        scratch = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+        _remove_abandoned_records(scratch)
+        self._temp = tempfile.TemporaryDirectory(prefix=f"{RECORDS_PREFIX}{os.getpid()}-", dir=scratch)
         records = Path(self._temp.name) / "records"
         records.mkdir()
         for number, entry in enumerate(entries):
@@ -108,6 +111,32 @@ class SearchIndexJob:
         if self._temp is not None:
             self._temp.cleanup()
             self._temp = None
+
+
+def _remove_abandoned_records(scratch: str) -> None:
+    """Record folders of builds that were killed (SIGKILL, power loss) before they could
+    clean up: in /dev/shm they would hold memory until the next reboot. A folder is
+    abandoned when the process named in it is gone."""
+    try:
+        names = os.listdir(scratch)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(RECORDS_PREFIX):
+            continue
+        pid = name[len(RECORDS_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive, not ours to judge
+    return True
 
 
 def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Popen:

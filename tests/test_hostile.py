@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -401,6 +403,25 @@ def test_killed_build_leaves_previous_site(tmp_path):
     assert again.returncode == 0, again.stderr
     assert not staging.exists()
     assert BuiltSite(out).exists("/2024/05/14/a-new-story/")
+
+
+def test_search_records_of_a_killed_build_are_removed_by_the_next_build(run, tmp_path):
+    """A SIGKILLed build cannot clean up its Pagefind records, which live in /dev/shm
+    (memory) where there is one: the next build removes folders whose process is gone."""
+    scratch = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned = scratch / f"site-builder-search-{int(dead.stdout)}-test"
+    alive = scratch / f"site-builder-search-{os.getpid()}-test"  # a build still running: kept
+    for folder in (abandoned, alive):
+        (folder / "records").mkdir(parents=True, exist_ok=True)
+    try:
+        site = make_site(tmp_path, {"content/a.md": GOOD})
+        assert build(run, site).code == 0
+        assert not abandoned.exists()
+        assert alive.exists()
+    finally:
+        shutil.rmtree(abandoned, ignore_errors=True)
+        shutil.rmtree(alive, ignore_errors=True)
 
 
 # -- the issue's "done when": 30 good stories among one hostile file of each kind ------------
