@@ -133,6 +133,10 @@ class Builder:
         self.last: LastBuild | None = None
         self._changed_files: set[str] = set()  # article files changed since the state was saved
         self.search_pending = False  # a build with search_now=False left shards stale
+        # The last committed plan and its fingerprints: a long-lived Builder (serve, --watch)
+        # hands them to the next build, which then only fingerprints pages that changed.
+        self._last_plan: SitePlan | None = None
+        self._last_fingerprints: Fingerprinter | None = None
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self) -> Model:
@@ -237,7 +241,7 @@ class Builder:
                 seconds=time.perf_counter() - started,
             )
         _refuse_dangerous_output(options)
-        plan = plan_site(model.articles, model.config, self.state.more_on)
+        plan = plan_site(model.articles, model.config, self.state.more_on, self._last_plan)
         statics = collect_static(options.site_dir)
         renderer, fingerprints = self._renderer(model, plan, statics)
         state = self.state
@@ -267,6 +271,7 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
+        self._last_plan, self._last_fingerprints = plan, fingerprints
         self.search_pending = search.pending
         report = BuildReport(
             articles=len(model.articles),
@@ -296,7 +301,7 @@ class Builder:
             FORMAT, __version__, model.config, build_options, asset_versions,
             plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries)), _template_bytes(templates),
         )
-        return renderer, Fingerprinter(model.digests, site_wide)
+        return renderer, Fingerprinter(model.digests, site_wide, self._last_fingerprints)
 
     def _unchanged_since_last_build(self, inputs: str) -> BuildReport | None:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,

@@ -25,14 +25,32 @@ assert [f.name for f in dataclasses.fields(Pagination)] == ["items", "number", "
 
 
 class Fingerprinter:
-    def __init__(self, article_digests: Mapping[str, str], site_wide: str):
+    def __init__(self, article_digests: Mapping[str, str], site_wide: str, previous: Fingerprinter | None = None):
+        """previous: the last build's fingerprinter (serve keeps it). When the site-wide
+        part is the same, a page that is the very same object as one it fingerprinted
+        (plan_site's `reuse` hands out the old object for an equal page) keeps that
+        fingerprint: the page shows the same things, so a file rendered for that
+        fingerprint is still right. (If a story's file changed bytes but not what it
+        says, a fresh fingerprint would differ: that only costs one needless render in a
+        later process, never a stale page.)"""
         self._articles = article_digests  # article source -> digest of its file
         self._site_wide = site_wide
         self._entries: dict[int, str] = {}
         self._leaves: dict[int, tuple[object, str]] = {}  # topic and source refs recur on many pages
+        self.known: dict[int, tuple[Page, str | None]] = {}  # id(page) -> (page, fingerprint)
+        self._previous = previous.known if previous is not None and previous._site_wide == site_wide else {}
 
     def page(self, page: Page) -> str | None:
         """None when the page holds something we cannot fingerprint: it always renders."""
+        known = self._previous.get(id(page))
+        if known is not None and known[0] is page:
+            self.known[id(page)] = known
+            return known[1]
+        fingerprint = self._fingerprint(page)
+        self.known[id(page)] = (page, fingerprint)
+        return fingerprint
+
+    def _fingerprint(self, page: Page) -> str | None:
         parts = [self._site_wide, page.path, page.template]
         try:
             self._add(parts, page.context)

@@ -134,17 +134,22 @@ SITE_FEEDS = (
 )
 
 
-def plan_site(articles: Sequence[Article], config: SiteConfig, previous: MoreOnMemo | None = None) -> SitePlan:
-    """`articles` are the ones to publish, newest first. `previous` (the last build's
-    `SitePlan.more_on`) lets "more on" be recomputed only near what changed; the plan is
-    the same with or without it."""
+def plan_site(
+    articles: Sequence[Article], config: SiteConfig, previous: MoreOnMemo | None = None, reuse: SitePlan | None = None
+) -> SitePlan:
+    """`articles` are the ones to publish, newest first. The plan is the same with or
+    without the last build's results, which only save work: `previous` (its
+    `SitePlan.more_on`, also kept on disk) lets "more on" be recomputed only near what
+    changed; `reuse` (its whole plan, kept in memory by serve) lets pages equal to one it
+    had be that same object, whose fingerprint is then already known."""
+    same = _Reuse(reuse)
     topics = build_topics(articles)
     by_topic = group_by_topic(articles, topics)
     providers = group_by_provider(articles)
     months = group_by_month(articles, config.tz)
 
-    topic_refs = {key: TopicRef(t.name, f"/topics/{t.slug}/") for key, t in topics.items()}
-    source_refs = {domain: SourceRef(name, domain, f"/sources/{domain}/") for domain, (name, _) in providers.items()}
+    topic_refs = {key: same.ref(TopicRef(t.name, f"/topics/{t.slug}/")) for key, t in topics.items()}
+    source_refs = {domain: same.ref(SourceRef(name, domain, f"/sources/{domain}/")) for domain, (name, _) in providers.items()}
 
     listings = [_Listing(home_path, "index.html", articles, {"title": "", "trending": (), "top_stories": ()})]
     for topic, members in by_topic.items():
@@ -162,17 +167,17 @@ def plan_site(articles: Sequence[Article], config: SiteConfig, previous: MoreOnM
     paths = _article_paths(articles, config, taken)
 
     entries = tuple(
-        Entry(
+        same.entry(
             a,
             paths[a.source],
             tuple(topic_refs[name.casefold()] for name in a.topics),
-            _source_of(a, source_refs),
+            _source_of(a, source_refs, same),
         )
         for a in articles
     )
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    pages = _article_pages(entries, by_source, articles, more, paths)
+    pages = _article_pages(entries, by_source, articles, more, paths, same)
     for listing in listings:
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
     home = next(i for i, page in enumerate(pages) if page.path == "/")
@@ -195,26 +200,74 @@ def plan_site(articles: Sequence[Article], config: SiteConfig, previous: MoreOnM
         pages.append(Page("/sitemap.xml", "sitemap.xml", {"pages": [p for p in pages if p.is_html and p.path != "/404.html"]}))
     pages.append(Page("/robots.txt", "robots.txt", {}))
     _refuse_shared_paths(pages)
+    pages = [same.page(page) for page in pages]
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo)
 
 
-def _source_of(article: Article, source_refs: dict[str, SourceRef]) -> SourceRef | None:
+def _source_of(article: Article, source_refs: dict[str, SourceRef], same: _Reuse) -> SourceRef | None:
     provider = article.provider
     if provider is None:
         return None
     if provider.domain:
         return source_refs[provider.domain]
-    return SourceRef(provider.name, "", None)
+    return same.ref(SourceRef(provider.name, "", None))
 
 
-def _article_pages(entries, by_source, articles, more, paths) -> list[Page]:
+class _Reuse:
+    """The previous plan's objects, taken over where the new plan has an equal one: an
+    unchanged page is then the very same object, and the fingerprinter knows it (see
+    Fingerprinter's `previous`). Equality decides, so the plan is the same either way."""
+
+    def __init__(self, plan: SitePlan | None):
+        self._refs: dict = {}
+        self._entries: dict[str, Entry] = {}
+        self._pages: dict[str, Page] = {}
+        if plan is None:
+            return
+        sources = {id(e.source): e.source for e in plan.entries if e.source is not None}
+        for ref in [*(ref for ref, _ in plan.topics), *sources.values()]:
+            self._refs[ref] = ref
+        self._entries = {e.article.source: e for e in plan.entries}
+        self._pages = {page.path: page for page in plan.pages}
+
+    def ref(self, value):
+        return self._refs.setdefault(value, value)
+
+    def entry(self, article: Article, path: str, topics: tuple[TopicRef, ...], source: SourceRef | None) -> Entry:
+        old = self._entries.get(article.source)
+        if old is not None and old.article is article and old.path == path and old.topics == topics and old.source is source:
+            return old
+        return Entry(article, path, topics, source)
+
+    def article_page(self, entry: Entry, more: tuple[Entry, ...], related: tuple[RelatedLink, ...]) -> Page | None:
+        """The previous page of this story, if it showed the same entry, "more on" and
+        related links: everything else on it follows from those (checked again by page())."""
+        old = self._pages.get(entry.path)
+        if old is None or old.template != "article.html":
+            return None
+        context = old.context
+        if context["entry"] is entry and context["more"] == more and context["related"] == related:
+            return old
+        return None
+
+    def page(self, page: Page) -> Page:
+        old = self._pages.get(page.path)
+        return old if old is not None and old == page else page
+
+
+def _article_pages(entries, by_source, articles, more, paths, same: _Reuse) -> list[Page]:
     on_site = by_url(articles)
     pages = []
     for entry in entries:
         article = entry.article
-        others = [by_source[a.source] for a in more[article.source]]
+        others = tuple(by_source[a.source] for a in more[article.source])
+        related = tuple(_related_link(r, on_site, paths) for r in article.related)
+        old = same.article_page(entry, others, related)
+        if old is not None:
+            pages.append(old)
+            continue
         pages.append(
             Page(
                 entry.path,
@@ -222,8 +275,8 @@ def _article_pages(entries, by_source, articles, more, paths) -> list[Page]:
                 {
                     "entry": entry,
                     "title": article.title,
-                    "related": tuple(_related_link(r, on_site, paths) for r in article.related),
-                    "more": tuple(others),
+                    "related": related,
+                    "more": others,
                     "more_topic": _most_shared_topic(entry, others),
                 },
                 (article.source,),

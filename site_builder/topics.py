@@ -136,6 +136,7 @@ _STOP_WORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a long-lived preview computes the same titles' words each build
 def title_words(title: str) -> frozenset[str]:
     """A title's significant words: case-folded, three letters or more (or with a digit:
     "5g", "m3"), no stop words."""
