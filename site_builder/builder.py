@@ -31,7 +31,7 @@ from .cache import (
     state_key,
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
-from .content import find_article_files, is_ignored_name, read_article
+from .content import is_ignored_name, read_article, scan_article_files
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .linkcheck import check_links
 from .models import Article, Problem
@@ -139,13 +139,14 @@ class Builder:
         self._last_fingerprints: Fingerprinter | None = None
 
     # -- READ + MODEL --------------------------------------------------------------
-    def load_model(self) -> Model:
+    def load_model(self, scan: list[tuple[str, int, int]] | None = None) -> Model:
+        """scan: the article files as scan_inputs found them (else they are looked up)."""
         options = self.options
         site_dir = options.site_dir
         content_dir = content_folder(site_dir)
         config = load_config(site_dir, options.base_url)
         state = self._state(state_key(config.timezone))
-        files = self._read(content_dir, config, state)
+        files = self._read(content_dir, config, state, scan_article_files(content_dir) if scan is None else scan)
         problems = [p for cached in files for p in cached.result.problems]
         read = [cached.result.article for cached in files if cached.result.article is not None]
         unique, duplicates = drop_duplicate_urls(read)
@@ -164,31 +165,30 @@ class Builder:
                 self.state = BuildState(key)
         return self.state
 
-    def _read(self, content_dir: Path, config: SiteConfig, state: BuildState) -> list[CachedFile]:
+    def _read(self, content_dir: Path, config: SiteConfig, state: BuildState, scan: list[tuple[str, int, int]]) -> list[CachedFile]:
         """Every article file; unchanged ones (same size and mtime, or same bytes) from the
-        cache, the rest parsed, across processes when there are many."""
+        cache, the rest parsed, across processes when there are many. The size and mtime
+        were taken before any byte is read, so a file changed meanwhile is read again by
+        the next build, never cached under its new stamp with its old content."""
         current: dict[str, CachedFile] = {}
         to_parse: list[tuple[str, str, int, int, str]] = []
         content_prefix = len(str(content_dir))
-        for path in find_article_files(content_dir):
+        for path, size, mtime_ns in scan:
             # Found by walking content_dir, so the path starts with it: no Path.relative_to.
-            rel = content_dir.name + str(path)[content_prefix:]
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue  # deleted while we looked
+            rel = content_dir.name + path[content_prefix:]
             cached = state.files.get(rel)
-            if cached and (cached.size, cached.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            if cached and cached.size == size and cached.mtime_ns == mtime_ns:
                 current[rel] = cached
                 continue
             try:
-                digest = file_digest(path.read_bytes())
+                with open(path, "rb") as handle:
+                    digest = file_digest(handle.read())
             except OSError:
-                digest = ""  # unreadable: let the reader say why
+                digest = ""  # unreadable or gone: let the reader say why
             if cached and digest and cached.digest == digest:
-                current[rel] = CachedFile(stat.st_size, stat.st_mtime_ns, digest, cached.result)
+                current[rel] = CachedFile(size, mtime_ns, digest, cached.result)
             else:
-                to_parse.append((str(path), rel, stat.st_size, stat.st_mtime_ns, digest))
+                to_parse.append((path, rel, size, mtime_ns, digest))
         tz = config.tz
         parse = lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items]  # noqa: E731
         for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
@@ -229,12 +229,12 @@ class Builder:
     def _build(self, publish_with_errors: bool, commit_lock, search_now: bool) -> BuildReport:
         started = time.perf_counter()
         options = self.options
-        inputs = input_digest(options)
+        inputs, scan = scan_inputs(options)
         unchanged = self._unchanged_since_last_build(inputs)
         if unchanged is not None:
             unchanged.seconds = time.perf_counter() - started
             return unchanged
-        model = self.load_model()
+        model = self.load_model(scan)
         if not publish_with_errors and any(p.severity == "error" for p in model.problems):
             return BuildReport(
                 articles=len(model.articles), files=model.files, problems=list(model.problems),
@@ -357,13 +357,15 @@ def _gc_paused():
             gc.enable()
 
 
-def input_digest(options: BuildOptions) -> str:
+def scan_inputs(options: BuildOptions) -> tuple[str, list[tuple[str, int, int]]]:
     """A hash of the size and mtime of every file a build reads (articles, templates,
-    static files, site.toml) and of the options: if it is unchanged, so is the site."""
+    static files, site.toml) and of the options: if it is unchanged, so is the site.
+    Also returns the article files with their size and mtime, for the parse cache."""
     site = options.site_dir
     theme = default_theme_dir()
-    parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output)]
-    for folder in (site / "content", site / "templates", site / "static", theme / "templates", theme / "static"):
+    articles = scan_article_files(site / "content")
+    parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output), articles]
+    for folder in (site / "templates", site / "static", theme / "templates", theme / "static"):
         for root, dirs, names in os.walk(folder):
             dirs.sort()
             for name in sorted(names):
@@ -376,7 +378,7 @@ def input_digest(options: BuildOptions) -> str:
         parts.append((site / CONFIG_FILE).read_bytes())
     except OSError:
         parts.append(None)
-    return site_wide_fingerprint(*parts)
+    return site_wide_fingerprint(*parts), articles
 
 
 def load_model(options: BuildOptions) -> Model:
