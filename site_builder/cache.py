@@ -13,13 +13,16 @@ missing is always rendered again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from . import __version__
 from .models import Problem, ReadResult, compact_pickle
@@ -105,27 +108,42 @@ def save_state(site_dir: Path, state: BuildState, changed: set[str]) -> None:
             "pages": state.pages, "output_dir": state.output_dir, "search": state.search,
             "more_on": state.more_on,
         }
-        _save(site_dir, DELTA_FILE, pickle.dumps(delta, protocol=pickle.HIGHEST_PROTOCOL))
+        _save(site_dir, DELTA_FILE, _pickled(delta))
         return
     state.base_id, state.since_base = os.urandom(8).hex(), set()
-    _save(site_dir, CACHE_FILE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    _save(site_dir, CACHE_FILE, _pickled(state))
     try:
         (site_dir / CACHE_DIR / DELTA_FILE).unlink()
     except OSError:
         pass  # none yet; a leftover would not match the new snapshot's id anyway
 
 
-def _save(site_dir: Path, name: str, data: bytes) -> None:
+def _pickled(value) -> Callable[[BinaryIO], None]:
+    # Straight into the file: a 100,000-story state is 260 MB, not worth a copy in memory.
+    return lambda handle: pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _save(site_dir: Path, name: str, write: Callable[[BinaryIO], None]) -> None:
+    """Replace SITE/.cache/name atomically with what `write` writes to a file handle."""
     folder = site_dir / CACHE_DIR
+    temp = folder / f"{name}.{os.getpid()}.tmp"
     try:
         folder.mkdir(exist_ok=True)
         if not (folder / ".gitignore").exists():
             (folder / ".gitignore").write_text("*\n")  # never committed by accident
-        temp = folder / f"{name}.{os.getpid()}.tmp"
-        temp.write_bytes(data)
+        with open(temp, "wb") as handle:
+            write(handle)
         os.replace(temp, folder / name)
     except OSError:
-        pass  # a read-only site folder still builds; it just will not be faster next time
+        _remove(temp)  # a read-only site folder still builds; it just will not be faster next time
+    except BaseException:
+        _remove(temp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 @dataclass
@@ -162,7 +180,8 @@ def save_last_build(site_dir: Path, last: LastBuild) -> None:
         "outputs": last.outputs, "counts": list(last.counts), "notes": last.notes,
         "problems": [[p.path, p.message, p.line, p.severity] for p in last.problems],
     }
-    _save(site_dir, LAST_BUILD_FILE, json.dumps(data).encode())
+    encoded = json.dumps(data).encode()
+    _save(site_dir, LAST_BUILD_FILE, lambda handle: handle.write(encoded))
 
 
 def load_last_build(site_dir: Path) -> LastBuild | None:

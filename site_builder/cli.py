@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -89,8 +90,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run() -> None:
+    """The `site-builder` command: main() in a process that ends when it returns. A
+    one-shot command (all but serve and build --watch) keeps Python's cyclic garbage
+    collector off, since nothing it builds outlives it, and the process ends with
+    os._exit once its output is flushed, rather than freeing every object of the model
+    one by one first (seconds, for 100,000 stories)."""
+    args = _parser().parse_args()
+    if args.command != "serve" and not getattr(args, "watch", False):
+        gc.disable()
+    code = _run(args)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return _run(_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
     handlers = {
         "build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init,
         "import": _import, "new": _new,

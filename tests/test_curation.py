@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import BuiltSite, article, make_site, prop, text_of
 from site_builder.builder import BuildOptions, build
@@ -204,3 +206,31 @@ def test_more_on_this_is_deterministic_and_fast_at_10000_articles():
     assert elapsed < 10, f"{elapsed:.1f} s"
     assert all(0 < len(m) <= 5 for m in more.values())
     assert more == _more(list(reversed(stories)))
+
+
+def _normalize_with_urllib(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+_URL_PART = st.text(st.sampled_from(list("aAzZ09.-_~%+=&@:/?# ")), max_size=12)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    scheme=st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "", "//"]),
+    host=st.text(st.sampled_from(list("abcXYZ019.-")), max_size=10),
+    port=st.sampled_from(["", ":8080", ":"]),
+    path=_URL_PART, query=st.sampled_from(["", "?", "?a=1", "?A=b&c"]), fragment=st.sampled_from(["", "#", "#top"]),
+    noise=st.sampled_from(["", " ", "\n"]),
+)
+def test_normalize_url_fast_path_agrees_with_urllib(scheme, host, port, path, query, fragment, noise):
+    """normalize_url returns URLs already in normal form as they are, without urllib: for
+    every URL it must give what the urllib normalisation gives."""
+    from site_builder.topics import normalize_url
+
+    url = noise + scheme + host + port + "/" + path + query + fragment + noise
+    assert normalize_url(url) == _normalize_with_urllib(url)
+    assert normalize_url(url.rstrip("/")) == _normalize_with_urllib(url.rstrip("/"))
