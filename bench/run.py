@@ -274,6 +274,7 @@ class OurResult:
     html_files: int
     files: int
     cold_no_search: Scenario  # `search = false`: the same work as the Hugo site (no search index)
+    warm_edit: list[float] = field(default_factory=list)  # seconds per build() in a long-lived Builder
 
 
 def count_files(folder: Path) -> tuple[int, int]:
@@ -303,6 +304,7 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
         finally:
             change.restore()
         report(label, f"one edit {i + 1}/{repeat}", edit.runs[-1])
+    warm = warm_edits(site, bench.out, change, repeat, label)
     like_hugo = Scenario()
     settings = site / "site.toml"
     original = settings.read_bytes()
@@ -314,7 +316,44 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
             report(label, f"cold, search off {i + 1}/{repeat}", like_hugo.runs[-1])
     finally:
         settings.write_bytes(original)
-    return OurResult(cold, noop, edit, html_files, files, like_hugo)
+    return OurResult(cold, noop, edit, html_files, files, like_hugo, warm)
+
+
+def warm_edits(site: Path, out: Path, change: TitleEdit, repeat: int, label: str) -> list[float]:
+    """The same title edit, built by one long-lived Builder, as `serve` and `build --watch`
+    keep one: its state, last plan and fingerprints are in memory. Run in a child process
+    (this script with --warm-edit); the first edit there warms it up and is not counted."""
+    cmd = [sys.executable, __file__, "--warm-edit", str(site), str(out), str(change.path), str(repeat)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BenchError(f"warm edits of {site} failed:\n{done.stderr[-3000:]}")
+    seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    for i, s in enumerate(seconds):
+        progress(f"{label} site-builder one edit, warm {i + 1}/{repeat}: {s:.2f} s")
+    return seconds
+
+
+def run_warm_edits(site: Path, out: Path, path: Path, repeat: int) -> None:
+    """--warm-edit: prints a JSON list of seconds, one per measured edit."""
+    from site_builder.builder import Builder, BuildOptions
+
+    change = TitleEdit(path, path.read_bytes(), read_article(path, path.name, dt.timezone.utc).article.title)
+    builder = Builder(BuildOptions(site, out), cache="read")
+    seconds = []
+    for i in range(repeat + 1):
+        change.apply(f"(warm edit {i + 1})")
+        try:
+            started = time.perf_counter()
+            report = builder.build()
+            elapsed = time.perf_counter() - started
+        finally:
+            change.restore()
+        if report.errors or not report.write or not report.write.written:
+            raise SystemExit(f"warm edit {i + 1}: {report.summary()}")
+        if i:  # the first one loads the state from SITE/.cache
+            seconds.append(elapsed)
+    builder.build()  # back to the original title, as the other scenarios expect
+    print(json.dumps(seconds))
 
 
 def report(label: str, what: str, b: BuildRun) -> None:
@@ -504,9 +543,9 @@ def render_report(
         "",
         "## site-builder",
         "",
-        "| corpus | published | cold s | no-op s | one edit s | peak MB (RSS / tree PSS) | pages | files written (cold / no-op / edit) |"
+        "| corpus | published | cold s | no-op s | one edit s | one edit, warm s | peak MB (RSS / tree PSS) | pages | files written (cold / no-op / edit) |"
         + (" pages rendered (cold / no-op / edit) |" if rendered else ""),
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" + (" --- |" if rendered else ""),
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" + (" --- |" if rendered else ""),
     ]
     for r in results:
         o = r.ours
@@ -514,6 +553,7 @@ def render_report(
         lines.append(
             f"| {r.size} | {o.cold.values('articles')} | {o.cold.wall:.2f} | {o.noop.wall:.2f} ({pct(o.noop.wall, o.cold.wall)}) "
             f"| {o.edit.wall:.2f} ({pct(o.edit.wall, o.cold.wall)}) "
+            f"| {_warm(o)} "
             f"| {memory(max(s.max_rss_mb for s in scenarios), _peak(s.tree_pss_mb for s in scenarios))} | {o.cold.values('pages')} "
             f"| {o.cold.values('written')} / {o.noop.values('written')} / {o.edit.values('written')} |"
             + (f" {o.cold.values('rendered')} / {o.noop.values('rendered')} / {o.edit.values('rendered')} |" if rendered else "")
@@ -547,7 +587,9 @@ def render_report(
         "work (Hugo's site has no search index); the plain cold build also writes a Pagefind index.",
         "- cold: no output folder and no cache. no-op: the same build again, nothing changed. one edit: one "
         "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
-        "then a build; percentages are of our cold time.",
+        "then a build; percentages are of our cold time. one edit, warm: the same edit built by a long-lived "
+        "Builder, as `serve` and `build --watch` keep one (the build call only, search index included; "
+        "measured in a child process, its first edit not counted).",
         "- Ratio > 1 means site-builder's cold build is faster than Hugo's (the CPU ratio: uses less CPU; it is the steadier of the two when the machine is busy). Hugo uses every core "
         "(compare the CPU columns); site-builder's CPU s above its wall s means it does too, "
         "and CPU s well below wall s means the build waits (disk, fsync, other load).",
@@ -579,11 +621,19 @@ def render_report(
     lines += ["", "## Raw runs (wall s)", ""]
     for r in results:
         o = r.ours
-        raw = (f"cold {_walls(o.cold.runs)}; no-op {_walls(o.noop.runs)}; one edit {_walls(o.edit.runs)}")
+        raw = (f"cold {_walls(o.cold.runs)}; no-op {_walls(o.noop.runs)}; one edit {_walls(o.edit.runs)}; "
+               f"one edit, warm {', '.join(f'{s:.2f}' for s in o.warm_edit)}")
         if r.hugo:
             raw += "; Hugo cold " + ", ".join(f"{run.wall:.2f}" for run in r.hugo.runs)
         lines.append(f"- {r.size}: {raw}")
     return "\n".join(lines) + "\n"
+
+
+def _warm(o: OurResult) -> str:
+    if not o.warm_edit:
+        return "-"
+    warm = statistics.median(o.warm_edit)
+    return f"{warm:.2f} ({pct(warm, o.cold.wall)})"
 
 
 def _walls(runs: list[BuildRun]) -> str:
@@ -656,4 +706,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--warm-edit"]:
+        site_arg, out_arg, path_arg, repeat_arg = sys.argv[2:6]
+        run_warm_edits(Path(site_arg), Path(out_arg), Path(path_arg), int(repeat_arg))
+        sys.exit(0)
     sys.exit(main())
