@@ -32,7 +32,7 @@ CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
-FORMAT = 8  # bump when the layout of BuildState or of the model changes
+FORMAT = 9  # bump when the layout of BuildState or of the model changes
 
 
 @compact_pickle

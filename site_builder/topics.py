@@ -179,7 +179,7 @@ class MoreOnMemo:
     the stories near a change (same topic, within the window; or sharing a rare title
     word) and copies the rest: the result is the same as computing everything."""
 
-    limit: int
+    params: tuple  # the limit and the tuning constants it was computed with
     order: tuple[str, ...]  # article sources, newest first
     features: dict[str, tuple]  # source -> (title, topic keys, timestamp, web_url): all it reads
     result: dict[str, tuple[str, ...]]  # source -> sources of its "more on" stories
@@ -209,7 +209,8 @@ def more_on_with_memo(
 
     todo: Iterable[int] = range(len(articles))
     found: dict[str, tuple[str, ...]] = {}
-    if previous is not None and previous.limit == limit:
+    params = (limit, MORE_WINDOW, RARE_WORD_LIMIT, WORDS_LOOKED_UP, TITLE_WEIGHT, MIN_SIMILARITY)
+    if previous is not None and previous.params == params:
         near = _near_changes(previous, memo_features, index, members_of, position, all_words)
         if near is not None:
             todo = near
@@ -234,7 +235,7 @@ def more_on_with_memo(
         found[sources[n]] = tuple(r[-2] for r in heapq.nsmallest(limit, ranked))
     by_source = dict(zip(sources, articles))
     result = {source: tuple(by_source[other] for other in found[source]) for source in sources}
-    return result, MoreOnMemo(limit, tuple(sources), memo_features, found)
+    return result, MoreOnMemo(params, tuple(sources), memo_features, found)
 
 
 def _near_changes(
