@@ -29,7 +29,7 @@ from .writer import WriteError
 
 SEARCH_DIR = "pagefind"
 RECORDS_PREFIX = "site-builder-search-"  # + the building process's id: its scratch records  # the bundle's folder under the site root
-SHARD_SIZE = 1_000  # stories per index shard, about: an edit re-indexes one shard only
+SHARD_SIZE = 600  # stories per index shard, on average at most: an edit re-indexes one shard
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 
 
