@@ -37,7 +37,8 @@ def test_generated_records_build_the_same(tmp_path):
 TRICKY = [
     "a: &x [1, 2]\nb: *x\nc: *x\n", "a: !!binary aGVsbG8=\n", "? [1, 2]\n: x\n", "a: !!python/object:os.system x\n",
     "d: 2024-02-30\n", "d: 2024-01-01T10:00:00+02:00\nn: 0x1F\nf: .5\nb: TRUE\nz: ~\n", "a: !!set {x, y}\n",
-    "a: &r [*r]\n", "a: {b: {c: [1, {d: e}]}}\n", "'k': !!str 10\n", "- just\n- a list\n", "plain\n",
+    "a: &r [*r]\n", "a: !!str {b: c}\n", "a: !!str [1]\n", "a: &x hello\nb: *x\n", "? !!str x\n: y\n",
+    "a: {b: {c: [1, {d: e}]}}\n", "'k': !!str 10\n", "- just\n- a list\n", "plain\n",
 ]
 
 
@@ -59,3 +60,26 @@ records = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size
 def test_random_documents_build_the_same(data, flow):
     direct, safe = both(yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True))
     assert direct == safe
+
+
+SCALAR = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["", "~", "null", "NULL", "true", "False", "yes", "no", "0", "-0", "0x1F", "0o17", "010", ".5", "1e3",
+                     "-.inf", ".NaN", "2024-05-14", "2024-5-1 9:30:00", "2024-05-14T09:30:00Z", "10:00", "+1", "1_000"]),
+    st.from_regex(r"[-+.0-9eExo:TZ ]{1,14}", fullmatch=True),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(value=SCALAR, implicit=st.sampled_from([(True, False), (False, True), (True, True), (False, False)]))
+def test_fast_resolver_gives_the_tags_of_pyyamls_resolver(value, implicit):
+    """FrontMatterLoader.resolve skips BaseResolver's path bookkeeping; every tag must be
+    the one BaseResolver.resolve gives with the same implicit resolvers."""
+    from yaml.resolver import BaseResolver
+
+    loader = FrontMatterLoader("a: b\n")
+    try:
+        for kind in (yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode):
+            assert loader.resolve(kind, value, implicit) == BaseResolver.resolve(loader, kind, value, implicit)
+    finally:
+        loader.dispose()
