@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import (
@@ -31,17 +32,19 @@ from .cache import (
     state_key,
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
-from .content import is_ignored_name, read_article, scan_article_files
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .linkcheck import check_links
 from .models import Article, Problem
 from .parallel import map_chunks
-from .render import Renderer
 from .routes import SitePlan, plan_site
 from .search import SearchIndexJob, shard_count, shard_folder, shard_of
+from .sources import is_ignored_name, scan_article_files
 from .theme import default_theme_dir
 from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
+
+if TYPE_CHECKING:
+    from .render import Renderer
 
 OUTPUT_DIR = "_site"
 SCRATCH = ".search-scratch"
@@ -189,6 +192,9 @@ class Builder:
                 current[rel] = CachedFile(size, mtime_ns, digest, cached.result)
             else:
                 to_parse.append((path, rel, size, mtime_ns, digest))
+        # Imported here: YAML, Markdown and nh3 load only when some file must be parsed.
+        from .content import read_article
+
         tz = config.tz
         parse = lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items]  # noqa: E731
         for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
@@ -292,6 +298,8 @@ class Builder:
 
     def _renderer(self, model: Model, plan: SitePlan, statics: dict[str, bytes]) -> tuple[Renderer, Fingerprinter]:
         """The Jinja renderer, and the page fingerprints that decide what it must render."""
+        from .render import Renderer  # Jinja loads only for a build with pages to plan
+
         options = self.options
         templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
         asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}

@@ -1,4 +1,8 @@
-"""Command line: maps flags to builder calls and results to messages and exit codes."""
+"""Command line: maps flags to builder calls and results to messages and exit codes.
+
+Each command's own modules (the preview server, the feed importer, git publishing, the
+scaffold) are imported when that command runs: `build` does not pay for them at start-up.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,16 @@ import gc
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
-from .deploy import DeployError, DeployOptions, DeployReport, deploy
-from .importer import BadStory, DuplicateStory, import_feeds, new_story
-from .render import RenderError
 from .routes import PlanError
-from .scaffold import init_site
-from .server import PortInUseError, Preview
-from .watch import WatchError, wait_for_interrupt, watch_output
 from .writer import WriteError
+
+if TYPE_CHECKING:
+    from .deploy import DeployReport
 
 EXIT_OK, EXIT_INVALID_CONTENT, EXIT_USAGE = 0, 1, 2
 EXIT_FAILED = EXIT_INVALID_CONTENT  # a push or template failed: 1, like invalid content
@@ -120,16 +122,25 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, PlanError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (RenderError, WriteError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        print("The previous site was left as it was.", file=sys.stderr)
-        return EXIT_INVALID_CONTENT
-    except DeployError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except WriteError as exc:
+        return _not_published(exc)
     except KeyboardInterrupt:
         print("\nInterrupted; the previous site was left as it was.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Looked up only now: by the time a template can fail, Jinja is loaded anyway, and
+        # a `build` with nothing to render never loads it.
+        from .render import RenderError
+
+        if isinstance(exc, RenderError):
+            return _not_published(exc)
+        raise
+
+
+def _not_published(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    print("The previous site was left as it was.", file=sys.stderr)
+    return EXIT_INVALID_CONTENT
 
 
 def _build_options(args: argparse.Namespace) -> BuildOptions:
@@ -151,7 +162,13 @@ def _build_or_check(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    report = deploy(DeployOptions(args.site, args.remote, args.branch, args.message, args.dry_run))
+    from .deploy import DeployError, DeployOptions, deploy
+
+    try:
+        report = deploy(DeployOptions(args.site, args.remote, args.branch, args.message, args.dry_run))
+    except DeployError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     code = finish(report.build, "Built")
     if code != EXIT_OK:
         print("error: not deployed: fix the errors above and deploy again", file=sys.stderr)
@@ -161,6 +178,8 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from .scaffold import init_site
+
     created = init_site(args.dir)
     print(f"Created a site in {args.dir}: {', '.join(created)}")
     print(f"Next: site-builder build {args.dir}, then see \"Publish on GitHub Pages\" in the README.")
@@ -168,6 +187,8 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from .importer import import_feeds
+
     report = import_feeds(args.site, args.sources, args.topic, args.dry_run)
     for failure in report.failed:
         print(f"error: {failure}", file=sys.stderr)
@@ -180,6 +201,8 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _new(args: argparse.Namespace) -> int:
+    from .importer import BadStory, DuplicateStory, new_story
+
     try:
         path = new_story(args.site, args.title, args.url, args.topic)
     except BadStory as exc:
@@ -224,6 +247,9 @@ def finish(report: BuildReport, verb: str) -> int:
 
 def watch(args: argparse.Namespace) -> int:
     """`serve` and `build --watch`: run until Ctrl-C; build errors are shown, never fatal."""
+    from .server import PortInUseError
+    from .watch import WatchError, watch_output
+
     options = _build_options(args)
     try:
         if args.command == "build":
@@ -240,6 +266,9 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace, options: BuildOptions) -> None:
+    from .server import Preview
+    from .watch import wait_for_interrupt
+
     preview = Preview(options, args.host, args.port, poll=args.poll, live_reload=args.live_reload)
     try:
         preview.start()

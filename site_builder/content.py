@@ -1,8 +1,7 @@
-"""READ: find article files under content/ and turn each into an Article or named problems."""
+"""READ: turn one article file into an Article, or into named problems (sources.py finds the files)."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
@@ -12,46 +11,12 @@ from .models import Article, Image, Problem, Provider, ReadResult, RelatedStory
 from .slugs import slugify
 from .yamlfm import FrontMatterError, split_and_parse
 
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # real records are a few KB; bound the work per file
 MAX_TEXT = 2_000  # characters kept of a title
 MAX_EXCERPT = 5_000
 MAX_TOPICS = 30  # each topic is a page of its own: one file must not add thousands
 _MISSING = object()
 DATE_EXAMPLE = "2024-05-14T09:30:00Z"
-
-
-def is_ignored_name(name: str) -> bool:
-    """Dotfiles, editor backups and swap files are never content (nor worth a rebuild)."""
-    return (
-        name.startswith((".", "#", "~"))
-        or name.endswith(("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".part"))
-        or name == "4913"  # vim's write-permission probe
-    )
-
-
-def scan_article_files(content_dir: Path) -> list[tuple[str, int, int]]:
-    """Every article file below content_dir as (path, size, mtime_ns), in a stable order;
-    hidden folders skipped. One walk serves both the "did anything change" check and the
-    parse cache (at 10,000 stories a second walk and stat would cost 50 ms)."""
-    found = []
-    for folder, dirs, names in os.walk(content_dir):
-        dirs[:] = [d for d in dirs if not is_ignored_name(d)]  # never descend into .git etc.
-        for name in names:
-            if os.path.splitext(name)[1].lower() in ARTICLE_SUFFIXES and not is_ignored_name(name):
-                path = os.path.join(folder, name)
-                try:
-                    stat = os.stat(path)
-                except OSError:
-                    continue  # deleted while we looked
-                found.append((path, stat.st_size, stat.st_mtime_ns))
-    found.sort()
-    return found
-
-
-def find_article_files(content_dir: Path) -> list[Path]:
-    """Every article file below content_dir, in a stable order; hidden folders skipped."""
-    return [Path(path) for path, _, _ in scan_article_files(content_dir)]
 
 
 def read_article(path: Path, rel: str, tz: tzinfo) -> ReadResult:

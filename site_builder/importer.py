@@ -31,10 +31,11 @@ import yaml
 from . import __version__
 from .builder import content_folder
 from .config import load_config
-from .content import find_article_files, read_article
+from .content import read_article
 from .markup import is_web_url
 from .models import Image, Provider
 from .slugs import slugify
+from .sources import find_article_files
 from .topics import normalize_url
 
 MAX_TITLE = 300

@@ -34,7 +34,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError
-from .content import is_ignored_name
+from .sources import is_ignored_name
 from .render import RenderError
 from .routes import PlanError
 from .writer import STAGING_SUFFIX, WriteError
