@@ -216,6 +216,9 @@ def test_search_as_you_type_finds_an_old_headline(site, origin, browser):
     wanted = results.filter(has_text=old.article.title).first
     wanted.wait_for(timeout=5000)
     assert wanted.get_attribute("href") == BASE + old.path.lstrip("/")
+    shown = page.locator(".search-results li", has=wanted).first  # its source and date came with the index
+    assert shown.locator("time").get_attribute("datetime") == old.article.published.isoformat()
+    assert old.source is None or old.source.name in shown.inner_text()
     timings = [float(page.locator(".search-results").first.get_attribute("data-query-ms"))]
     page.screenshot(path=str(ARTIFACTS / "reader-search-popup-375.png"))
     # Keyboard: down into the results, up back to the box, Enter on a result opens it.
