@@ -243,7 +243,8 @@ class _Reuse:
 
     def article_page(self, entry: Entry, more: tuple[Entry, ...], related: tuple[RelatedLink, ...]) -> Page | None:
         """The previous page of this story, if it showed the same entry, "more on" and
-        related links: everything else on it follows from those (checked again by page())."""
+        related links: everything else on it (title, date, the "More on" heading) follows
+        from those, so it is equal to the page that would be built."""
         old = self._pages.get(entry.path)
         if old is None or old.template != "article.html":
             return None

@@ -27,8 +27,8 @@ from .config import SiteConfig
 from .routes import Entry
 from .writer import WriteError
 
-SEARCH_DIR = "pagefind"
-RECORDS_PREFIX = "site-builder-search-"  # + the building process's id: its scratch records  # the bundle's folder under the site root
+SEARCH_DIR = "pagefind"  # the bundle's folder under the site root
+RECORDS_PREFIX = "site-builder-search-"  # + the building process's id: its scratch records
 SHARD_SIZE = 600  # stories per index shard, on average at most: an edit re-indexes one shard
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 
@@ -116,7 +116,10 @@ class SearchIndexJob:
 def _remove_abandoned_records(scratch: str) -> None:
     """Record folders of builds that were killed (SIGKILL, power loss) before they could
     clean up: in /dev/shm they would hold memory until the next reboot. A folder is
-    abandoned when the process named in it is gone."""
+    abandoned when the process named in it is gone. Once per process and folder."""
+    if scratch in _swept:
+        return
+    _swept.add(scratch)
     try:
         names = os.listdir(scratch)
     except OSError:
@@ -127,6 +130,9 @@ def _remove_abandoned_records(scratch: str) -> None:
         pid = name[len(RECORDS_PREFIX):].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
+
+
+_swept: set[str] = set()
 
 
 def _alive(pid: int) -> bool:

@@ -405,9 +405,12 @@ def test_killed_build_leaves_previous_site(tmp_path):
     assert BuiltSite(out).exists("/2024/05/14/a-new-story/")
 
 
-def test_search_records_of_a_killed_build_are_removed_by_the_next_build(run, tmp_path):
+def test_search_records_of_a_killed_build_are_removed_by_the_next_build(run, tmp_path, monkeypatch):
     """A SIGKILLed build cannot clean up its Pagefind records, which live in /dev/shm
     (memory) where there is one: the next build removes folders whose process is gone."""
+    from site_builder import search
+
+    monkeypatch.setattr(search, "_swept", set())  # the build below runs in this test process: a new one, as a user's would
     scratch = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     abandoned = scratch / f"site-builder-search-{int(dead.stdout)}-test"
