@@ -140,6 +140,7 @@ class Builder:
         # hands them to the next build, which then only fingerprints pages that changed.
         self._last_plan: SitePlan | None = None
         self._last_fingerprints: Fingerprinter | None = None
+        self._output_files: tuple[str, set[str]] | None = None  # (folder, files) after our last commit
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None) -> Model:
@@ -262,15 +263,20 @@ class Builder:
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out, self._stage("Rendering pages"))
             _write_static(writer, plan, statics)
             search.write(writer)
+            # Orphans are found by listing the output, not from the saved state: a state older
+            # than the output (a crash before it was saved) must not leave files behind. Only
+            # this Builder's own last commit, remembered in memory, is known to be current.
+            output_files, self._output_files = self._output_files, None
+            if output_files is not None and output_files[0] != str(out):
+                output_files = None
             with commit_lock:
-                # Orphans are found by listing the output, not from the state: a state older
-                # than the output (a crash before it was saved) must not leave files behind.
-                result = writer.commit()
+                result = writer.commit(output_files[1] if output_files else None)
         except BaseException:
             if search is not None:
                 search.close()
             writer.abort()  # the previous site stays as it was
             raise
+        self._output_files = (str(out), writer.produced)
         stamp_written(new_pages, out)
         for _, stamps in search.result.values():
             stamps.update((rel, file_stamp(out / rel)) for rel, stamp in list(stamps.items()) if stamp is None)
