@@ -233,7 +233,7 @@ class EditSession(RuleBasedStateMachine):
 
 TestEditSession = EditSession.TestCase
 TestEditSession.settings = settings(
-    max_examples=12, stateful_step_count=8, deadline=None,
+    max_examples=20, stateful_step_count=8, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
