@@ -120,7 +120,7 @@ def _validate(config: SiteConfig, source: str) -> None:
             f"such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\"."
         ) from None
     _validate_permalink(config.permalink, source)
-    if config.cname and not _is_hostname(config.cname):
+    if config.cname and not is_hostname(config.cname):
         raise ConfigError(
             f"{source}: 'cname' must be a bare host name such as \"news.example.com\" "
             f"(no scheme, path or port), got {config.cname!r}."
@@ -130,7 +130,9 @@ def _validate(config: SiteConfig, source: str) -> None:
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 
 
-def _is_hostname(value: str) -> bool:
+def is_hostname(value: str) -> bool:
+    """A DNS host name (ASCII labels, no leading or trailing hyphen): for `cname`, and for
+    a story's provider domain (content.py, importer.py)."""
     labels = value.split(".")
     return len(value) <= 253 and len(labels) >= 2 and all(_LABEL.fullmatch(label) for label in labels)
 

@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
 
+from .config import is_hostname
 from .markup import MarkupTooComplex, is_web_url, render_markdown
 from .models import Article, Image, Problem, Provider, ReadResult, RelatedStory
 from .slugs import slugify
@@ -148,11 +149,7 @@ class _ArticleReader:
             return None
         # A date without an offset means the site's local time, not the machine's.
         parsed = parsed.replace(tzinfo=self.tz) if parsed.tzinfo is None else parsed
-        try:  # pages show it in the site's zone; 9999-12-31T23:59-10:00 has no UTC equivalent
-            parsed.astimezone(timezone.utc).astimezone(self.tz)
-        except OverflowError:
-            return None
-        return parsed
+        return parsed if can_show(parsed, self.tz) else None
 
     def read_draft(self) -> bool:
         value = self.data.get("published", True)
@@ -211,7 +208,7 @@ class _ArticleReader:
         raw_domain = value.get("domain")
         name = _clean_text(name)[:200] if isinstance(name, str) else ""
         domain = raw_domain.strip().lower() if isinstance(raw_domain, str) else ""
-        if raw_domain not in (None, "") and not _is_hostname(domain):
+        if raw_domain not in (None, "") and not is_hostname(domain):
             self.warn(key, f"'{where}.domain' is not a domain name ({_short(raw_domain)}); ignored")
             domain = ""
         if not name and not domain:
@@ -312,12 +309,14 @@ def _dimension(value) -> int | None:
     return value
 
 
-def _is_hostname(value: str) -> bool:
-    labels = value.split(".")
-    return len(value) <= 253 and len(labels) >= 2 and all(
-        label and len(label) <= 63 and all(c.isalnum() or c == "-" for c in label) and label.isascii()
-        for label in labels
-    )
+def can_show(moment: datetime, tz: tzinfo) -> bool:
+    """Whether a date exists in the site's zone, where pages show it: 9999-12-31T23:59-10:00
+    has no UTC equivalent, and would crash whatever formats it."""
+    try:
+        moment.astimezone(timezone.utc).astimezone(tz)
+    except OverflowError:
+        return False
+    return True
 
 
 def _kind(value) -> str:

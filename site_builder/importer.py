@@ -30,13 +30,14 @@ import yaml
 
 from . import __version__
 from .builder import content_folder
-from .config import load_config
-from .content import read_article
+from .config import is_hostname, load_config
+from .content import MAX_TOPICS, can_show
 from .markup import is_web_url
 from .models import Image, Provider
 from .slugs import slugify
 from .sources import find_article_files
 from .topics import normalize_url
+from .yamlfm import FrontMatterError, split_and_parse
 
 MAX_TITLE = 300
 MAX_EXCERPT = 400  # a card's summary, not the article
@@ -98,14 +99,15 @@ def plain_text(markup: str | None, limit: int) -> str:
 
 
 def _topics(names: Iterable[str], extra: Sequence[str]) -> tuple[str, ...]:
-    """Plain, bounded, one per name case-insensitively (as the site counts topics)."""
+    """Plain, bounded, one per name case-insensitively, at most as many as a record may
+    have (as the site reads topics)."""
     topics, seen = [], set()
     for name in [*names, *extra]:
         name = plain_text(name, MAX_TOPIC)
         if name and name.casefold() not in seen:
             seen.add(name.casefold())
             topics.append(name)
-    return tuple(topics)
+    return tuple(topics[:MAX_TOPICS])
 
 
 def provider_for(name: str, url: str) -> Provider | None:
@@ -115,6 +117,8 @@ def provider_for(name: str, url: str) -> Provider | None:
         domain = host.encode("idna").decode("ascii") if host else ""
     except UnicodeError:
         domain = ""
+    if not is_hostname(domain):
+        domain = ""  # localhost, my_host: not a domain the site reads (content.py would warn)
     name = plain_text(name, 200)
     if not name and not domain:
         return None
@@ -332,21 +336,25 @@ def file_name(story: Story, tz: tzinfo) -> str:
 _WEB_URL_LINE = re.compile(r"""^webUrl:\s*["']?([^"'\s]+)""", re.MULTILINE)
 
 
-def known_urls(content_dir: Path, tz: tzinfo) -> set[str]:
+def known_urls(content_dir: Path) -> set[str]:
     """Normalised webUrls of every file in content/: drafts and future stories too, and,
-    from their webUrl line, files that do not validate (still the editor's story)."""
+    from their webUrl line, files whose front matter does not parse (still the editor's
+    story). Only the front matter is read: no body is rendered for this."""
     urls = set()
     for path in find_article_files(content_dir):
-        result = read_article(path, path.name, tz)
-        if result.article is not None:
-            urls.add(normalize_url(result.article.web_url))
-            continue
         try:
-            match = _WEB_URL_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+            text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if match:
-            urls.add(normalize_url(match.group(1)))
+        try:
+            url = split_and_parse(text).data.get("webUrl")
+        except FrontMatterError:
+            url = None
+        if not isinstance(url, str):
+            match = _WEB_URL_LINE.search(text)
+            url = match.group(1) if match else None
+        if url and url.strip():
+            urls.add(normalize_url(url.strip()))
     return urls
 
 
@@ -396,7 +404,7 @@ def import_feeds(
 ) -> ImportReport:
     content_dir = content_folder(site_dir)
     tz = load_config(site_dir).tz
-    seen = known_urls(content_dir, tz)
+    seen = known_urls(content_dir)
     report = ImportReport()
     for source in sources:
         try:
@@ -406,6 +414,9 @@ def import_feeds(
             continue
         report.invalid += invalid
         for story in stories:
+            if not can_show(story.published, tz):
+                report.invalid.append(Invalid(source, f"\"{story.title}\": the date {story.published.isoformat()} is out of range"))
+                continue
             key = normalize_url(story.web_url)
             if key in seen:
                 report.skipped.append(story.web_url)
@@ -439,7 +450,7 @@ def new_story(site_dir: Path, title: str, url: str, topics: Sequence[str] = (), 
                    topics=topics, extra_topics=(), images=())
     if not isinstance(story, Story):
         raise BadStory(story)
-    if normalize_url(story.web_url) in known_urls(content_dir, tz):
+    if normalize_url(story.web_url) in known_urls(content_dir):
         raise DuplicateStory(f"{story.web_url} is already in {content_dir}; nothing written")
     try:
         return write_new_file(content_dir, file_name(story, tz), article_text(story))

@@ -3,6 +3,7 @@ imported into a site, imported again (nothing new), built, and read back with mf
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import BuiltSite, article, make_site, prop, text_of
-from site_builder.content import parse_article
+from site_builder.content import MAX_TOPICS, parse_article
 from site_builder.importer import Story, article_text, file_name, parse_feed, plain_text
 from site_builder.models import Image, Provider
 
@@ -204,3 +205,29 @@ def test_an_existing_file_is_never_overwritten(site, run):
     result = run("import", FEEDS / "feed.json", "--site", site)
     assert f"content/{first.name} already exists; not overwritten" in result.err
     assert content_files(site) == before
+
+
+def test_entries_the_site_could_not_read_cleanly_are_made_clean_or_refused(site, run, tmp_path):
+    """A date past what any clock can show is refused (not a traceback, and the other
+    entries still import); a story with 40 tags keeps as many as a record may have; a
+    link to localhost gives no provider domain. The site then builds with no warning."""
+    feed = tmp_path / "edge.json"
+    feed.write_text(json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "Edge", "items": [
+            {"id": "1", "url": "https://example.com/far", "title": "Far future", "date_published": "9999-12-31T23:59:00-10:00"},
+            {"id": "2", "url": "https://example.com/tags", "title": "Many tags", "date_published": "2024-05-14T08:00:00Z",
+             "tags": [f"Tag {n}" for n in range(40)]},
+            {"id": "3", "url": "http://localhost/local", "title": "Local", "date_published": "2024-05-14T09:00:00Z"},
+        ],
+    }))
+    result = run("import", feed, "--site", site)
+    assert result.code == 1
+    assert result.out.splitlines()[-1] == "2 new, 0 skipped, 1 invalid"
+    assert '"Far future": the date 9999-12-31T23:59:00-10:00 is out of range' in result.err
+    built = run("build", site)
+    assert built.code == 0 and "warning" not in built.err, built.err
+    out = BuiltSite(site / "_site")
+    by_title = {prop(e, "name"): e for e in out.entries("/")}  # the cards, read as a client does
+    assert len(by_title["Many tags"]["properties"]["category"]) == MAX_TOPICS
+    author = prop(by_title["Local"], "author")
+    assert prop(author, "name") == "Edge" and prop(author, "url") is None
