@@ -37,8 +37,8 @@ from .linkcheck import check_links
 from .models import Article, Problem
 from .parallel import map_chunks
 from .routes import SitePlan, plan_site
-from .search import SearchIndexJob, shard_count, shard_folder, shard_of
-from .sources import is_ignored_name, scan_article_files
+from .search import SearchIndexJob, record_inputs, shard_count, shard_folder, shard_of
+from .sources import scan_article_files, theme_files
 from .theme import default_theme_dir
 from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
@@ -313,7 +313,7 @@ class Builder:
         renderer = Renderer(model.config, plan, templates, asset_versions, build_options, self._bytecode_dir())
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
-            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries)), _template_bytes(templates),
+            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries), model.config), _template_bytes(templates),
         )
         return renderer, Fingerprinter(model.digests, site_wide, self._last_fingerprints)
 
@@ -380,14 +380,12 @@ def scan_inputs(options: BuildOptions) -> tuple[str, list[tuple[str, int, int]]]
     articles = scan_article_files(site / "content")
     parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output), articles]
     for folder in (site / "templates", site / "static", theme / "templates", theme / "static"):
-        for root, dirs, names in os.walk(folder):
-            dirs.sort()
-            for name in sorted(names):
-                try:
-                    stat = os.stat(os.path.join(root, name))
-                except OSError:
-                    continue
-                parts.append((root, name, stat.st_size, stat.st_mtime_ns))
+        for _, path in theme_files(folder):
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            parts.append((path, stat.st_size, stat.st_mtime_ns))
     try:
         parts.append((site / CONFIG_FILE).read_bytes())
     except OSError:
@@ -449,7 +447,7 @@ class _SearchIndex:
     def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path, scratch: Path, defer: bool = False):
         """defer: leave stale shards as they are for now (the preview serves the changed
         pages first); `pending` then says a later build must index them."""
-        count = shard_count(len(plan.entries)) if model.config.search else 0  # search = false: none
+        count = shard_count(len(plan.entries), model.config)
         shards: dict[int, list] = {n: [] for n in range(count)}
         for entry in plan.entries if count else ():
             shards[shard_of(entry, count)].append(entry)
@@ -460,7 +458,7 @@ class _SearchIndex:
         for n, entries in shards.items():
             folder = shard_folder(n)
             fingerprint = site_wide_fingerprint(
-                config.base_path, config.language, [(e.path, model.digests[e.article.source]) for e in entries]
+                config.base_path, config.language, [(record_inputs(e), model.digests[e.article.source]) for e in entries]
             )
             previous = state.search.get(folder)
             if previous and previous[0] == fingerprint and all(
@@ -516,13 +514,7 @@ def _write_static(writer: SiteWriter, plan: SitePlan, statics: dict[str, bytes])
 
 def _template_bytes(folders: list[Path]) -> list[tuple[str, bytes]]:
     """Every template file, so editing any of them re-renders the pages."""
-    found = []
-    for folder in folders:
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    found.append((str(path), path.read_bytes()))
-    return found
+    return [(path, Path(path).read_bytes()) for folder in folders for _, path in theme_files(folder)]
 
 
 def _notes(config: SiteConfig) -> list[str]:
@@ -539,12 +531,8 @@ def collect_static(site_dir: Path) -> dict[str, bytes]:
     """The theme's static files, then the site's own over them (same path wins)."""
     files: dict[str, bytes] = {}
     for root in (default_theme_dir() / "static", site_dir / "static"):
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if path.is_file() and not any(is_ignored_name(part) for part in rel.parts):
-                files[rel.as_posix()] = path.read_bytes()
+        for rel, path in theme_files(root):
+            files[rel] = Path(path).read_bytes()
     return dict(sorted(files.items()))
 
 

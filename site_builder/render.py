@@ -62,7 +62,7 @@ class Renderer:
             abs_url=self.abs_url,
             news_article=self.news_article,
             card=self.card,
-            search_shards=[self.url_for(f"/{shard_folder(n)}/") for n in range(1, shard_count(len(plan.entries)))],
+            search_shards=[self.url_for(f"/{shard_folder(n)}/") for n in range(1, shard_count(len(plan.entries), config))],
             asset_url=lambda name: self.url_for("/" + name) + (
                 f"?v={asset_versions[name]}" if name in asset_versions else ""
             ),

@@ -37,8 +37,11 @@ class SearchError(WriteError):
     """Pagefind could not build the index; like any write failure, the previous site stays."""
 
 
-def shard_count(stories: int) -> int:
-    """1, 2, 4, 8...: a power of two, so the count (and every story's shard) changes rarely."""
+def shard_count(stories: int, config: SiteConfig) -> int:
+    """1, 2, 4, 8...: a power of two, so the count (and every story's shard) changes rarely;
+    0 with `search = false`."""
+    if not config.search:
+        return 0
     count = 1
     while count * SHARD_SIZE < stories:
         count *= 2
@@ -157,6 +160,13 @@ def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Po
         return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind: {exc}") from None
+
+
+def record_inputs(entry: Entry) -> tuple:
+    """What a story's record shows besides its own file (whose digest covers the rest):
+    its link, and its topics' and source's names, which are chosen across the whole site
+    (the most used spelling), so they can change when another story does."""
+    return entry.path, tuple(topic.name for topic in entry.topics), entry.source.name if entry.source else None
 
 
 def _record(entry: Entry, url: str, language: str) -> str:

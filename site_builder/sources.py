@@ -41,3 +41,18 @@ def scan_article_files(content_dir: Path) -> list[tuple[str, int, int]]:
 def find_article_files(content_dir: Path) -> list[Path]:
     """Every article file below content_dir, in a stable order; hidden folders skipped."""
     return [Path(path) for path, _, _ in scan_article_files(content_dir)]
+
+
+def theme_files(folder: Path) -> list[tuple[str, str]]:
+    """(path relative to folder as "a/b.css", full path) of every template or static file
+    below folder, sorted; none when it is missing. Editors' swap and backup files and
+    dotfiles are skipped, as in content/: a build never reads them, so they must not
+    count as a change either (a vim swap file would otherwise re-render every page)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not is_ignored_name(d)]
+        for name in names:
+            if not is_ignored_name(name):
+                path = os.path.join(root, name)
+                found.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
+    return sorted(found)

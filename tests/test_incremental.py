@@ -13,6 +13,7 @@ from conftest import article, make_site
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from site_builder import search
 from site_builder.builder import BuildOptions, Builder
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
 
@@ -305,3 +306,28 @@ def test_small_changes_are_saved_as_a_delta_beside_the_snapshot(tmp_path):
     delta.write_bytes(b"garbage")
     Builder(BuildOptions(site)).build()
     assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_a_site_wide_name_change_reaches_the_search_records_of_unchanged_stories(tmp_path, monkeypatch):
+    """A topic shows in its most used spelling. When edits to some stories flip it, the
+    search records of stories whose files did not change (in other shards) must show
+    the new spelling too: the incremental output equals a fresh build."""
+    monkeypatch.setattr(search, "SHARD_SIZE", 1)  # 30 stories in 32 shards: most hold one story
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    robotics = [n for n in range(30) if n % 3 == 2]  # ten stories
+    for n in robotics[:6]:  # six of ten now spell it "ROBOTICS"
+        (site / f"content/{n:02d}.md").write_text(story(n, topics=("ROBOTICS",), day=1 + n % 28))
+    Builder(BuildOptions(site)).build()
+    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_editor_swap_and_backup_files_in_templates_and_static_change_nothing(tmp_path):
+    """vim's .base.html.swp or a base.html~ backup is never read by a build, so it is not
+    a change either: no page renders again, no file is written."""
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    make_site(site, {"templates/.base.html.swp": "binary junk", "templates/base.html~": "{{ broken",
+                     "static/.site.css.swp": "junk", "static/#notes#": "x"})
+    report = Builder(BuildOptions(site)).build()
+    assert (report.rendered, report.write.written, report.write.removed) == (0, [], [])
