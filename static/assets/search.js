@@ -18,6 +18,9 @@
       await Promise.all(shards.map((shard) => module.mergeIndex(shard, { baseUrl: "/" })));
       module.init();
       return module;
+    }).catch((error) => {
+      pagefind = null; // a network error: the next keystroke tries again
+      throw error;
     });
     return pagefind;
   }
@@ -109,7 +112,8 @@
       event.preventDefault();
     });
     input.addEventListener("input", run);
-    input.addEventListener("focus", load, { once: true });
+    // Warm up on focus; a failure is reported when the reader types, not as a page error.
+    input.addEventListener("focus", () => load().catch(() => {}), { once: true });
     if (!onPage) {
       form.addEventListener("focusout", (event) => {
         if (!form.contains(event.relatedTarget)) panel.hidden = true;
