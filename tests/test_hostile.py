@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import corpus
+import lxml.html
 import pytest
 from conftest import REPO, BuiltSite, article, make_site, prop, text_of
 from htmlcheck import body_urls, executable_in_site, executable_parts
@@ -92,7 +94,7 @@ def test_wrong_types(run, tmp_path):
 @pytest.mark.parametrize("value", ["2024-02-30", "2023-13-01T10:00:00Z", "2024-02-29T25:00:00Z"])
 def test_impossible_date_names_field_and_line(run, tmp_path, value):
     content = HEADER.replace("2024-05-14T09:30:00Z", value) + "---\n"
-    assert_refused(run, tmp_path, content, "'publishedDateTime'", repr(value) if "T" not in value[:10] else "", line=4)
+    assert_refused(run, tmp_path, content, "'publishedDateTime'", repr(value), line=4)
 
 
 @pytest.mark.parametrize("value", ["9999-12-31T23:59:59-10:00", "'0001-01-01T00:00:00+10:00'"])
@@ -122,10 +124,8 @@ def test_yaml_tags_never_build_objects(run, tmp_path, monkeypatch, tagged):
 
 
 def test_alias_bomb_is_refused_quickly(run, tmp_path):
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
     started = time.perf_counter()
-    assert_refused(run, tmp_path, HEADER + "\n".join(lines) + "\n---\n", "too large", "aliases")
+    assert_refused(run, tmp_path, bomb(), "too large", "aliases")
     assert time.perf_counter() - started < 10
 
 
@@ -218,7 +218,8 @@ def test_slug_and_provider_domain_cannot_climb(run, tmp_path):
     out = site / "_site"
     assert all(p.resolve().is_relative_to(out.resolve()) for p in out.rglob("*"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "_site", "content"]  # .cache: the build cache
-    assert "../" not in (out / "index.html").read_text()
+    links = lxml.html.fromstring((out / "index.html").read_bytes()).xpath("//@href | //@src")
+    assert links and not [url for url in links if "../" in url]
 
 
 def test_too_many_topics_are_capped(run, tmp_path):
@@ -311,7 +312,7 @@ def test_image_size_cannot_break_out_of_its_attribute(run, tmp_path):
     site = make_site(tmp_path, {"content/a.md": content})
     assert build(run, site).code == 0
     html = (site / "_site" / "index.html").read_text()
-    assert executable_parts(html) == [] and "onerror" not in html
+    assert executable_parts(html) == []  # on* attributes included
 
 
 def test_jsonld_filter_cannot_break_out_of_its_script():
@@ -338,7 +339,7 @@ def test_theme_has_a_strict_content_security_policy(run, tmp_path):
     site = make_site(tmp_path, {"content/a.md": GOOD})
     assert build(run, site).code == 0
     html = (site / "_site" / "index.html").read_text()
-    csp = html.split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    csp = lxml.html.fromstring(html).xpath('//meta[@http-equiv="Content-Security-Policy"]/@content')[0]
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
     assert directives["script-src"] == "'self'" and directives["object-src"] == "'none'"
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
@@ -374,9 +375,6 @@ def test_template_error_leaves_previous_site(run, tmp_path):
 
 
 def test_killed_build_leaves_previous_site(tmp_path):
-    sys.path.insert(0, str(REPO / "tests"))
-    import corpus
-
     site = tmp_path / "site"
     corpus.generate(1500, 467, site / "content")
     first = subprocess.run(cli("build", site), env=env(), capture_output=True, text=True)
@@ -508,7 +506,6 @@ def test_slow_markdown_is_bounded_off_the_main_thread_too():
     """The preview rebuilds in a thread, where no CPU timer can fire: the body is then
     converted in a child process with a deadline."""
     import threading
-    import time
 
     from site_builder.markup import MarkupTooComplex, render_markdown
 

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import lxml.html
 from conftest import BuiltSite, article, make_site, prop, text_of
+from htmlcheck import executable_in_site
 from site_builder.content import MAX_TOPICS, parse_article
 from site_builder.importer import Story, article_text, file_name, parse_feed, plain_text
 from site_builder.models import Image, Provider
@@ -87,8 +89,16 @@ def test_three_feeds_import_idempotently_and_build_clean(site, run):
     assert text_of(prop(chip, "photo")) == "https://spectrum.ieee.org/img/2nm.jpg"
     assert text_of(prop(cards["Why C++ modules finally matter"], "photo")) == "https://www.infoworld.com/img/cpp.jpg"
     assert prop(cards["北京 robot barista pours lattes"], "bookmark-of") == "https://www.theverge.com/robot-barista"
+    # Pages read as a browser reads them: nothing executable, no link or image to the
+    # attacker's host, and no markup shown as text; feeds checked as the data they are.
+    assert executable_in_site(out.out) == {}
     for page in out.all_files():
-        if page.suffix in (".html", ".xml", ".json"):
+        if page.suffix == ".html":
+            tree = lxml.html.fromstring(page.read_bytes())
+            assert not [url for url in tree.xpath("//@href | //@src") if "evil.example" in url], page
+            shown = tree.text_content()
+            assert "<script" not in shown and "alert(" not in shown, page
+        elif page.suffix in (".xml", ".json"):
             text = page.read_text(encoding="utf-8")
             assert not any(bad in text for bad in ("<script>alert", "onerror", "javascript:", "evil.example")), page
 
