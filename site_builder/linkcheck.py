@@ -11,14 +11,15 @@ origin (when the base is a full URL); it must stay under the base path and name 
 from __future__ import annotations
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
+
+from .writer import files_below
 
 URL_ATTRIBUTES = {"href", "src", "poster", "data", "action", "cite"}
 SRCSET_ATTRIBUTES = {"srcset", "imagesrcset"}
@@ -42,21 +43,15 @@ def check_links(out_dir: Path, base: str = "/") -> list[BadLink]:
     parts = urlsplit(base)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else _ORIGIN
     base_path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
+    files = set(files_below(out_dir))  # listed once: a link resolves by lookup, not a stat
     problems = []
-    for rel in _files(out_dir):
+    for rel in sorted(files):
         page_url = origin + base_path + rel
         for url in _urls_in(out_dir / rel):
-            reason = _problem(url, page_url, origin, base_path, out_dir)
+            reason = _problem(url, page_url, origin, base_path, files)
             if reason:
                 problems.append(BadLink(rel, url, reason))
     return problems
-
-
-def _files(root: Path) -> Iterator[str]:
-    for dirpath, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            yield PurePosixPath(Path(dirpath, name).relative_to(root)).as_posix()
 
 
 def _urls_in(path: Path) -> list[str]:
@@ -112,7 +107,7 @@ def _json_urls(value) -> Iterator[str]:
         yield value.strip()
 
 
-def _problem(url: str, page_url: str, origin: str, base_path: str, out_dir: Path) -> str | None:
+def _problem(url: str, page_url: str, origin: str, base_path: str, files: set[str]) -> str | None:
     if url.startswith("<unreadable"):
         return "file could not be parsed"
     if not url or url.lower().startswith(NOT_LINKS):
@@ -126,7 +121,7 @@ def _problem(url: str, page_url: str, origin: str, base_path: str, out_dir: Path
     rel = path[len(base_path):]
     if any(part == ".." for part in rel.split("/")):
         return f"escapes the base path {base_path}"
-    file = out_dir / rel
-    if rel == "" or rel.endswith("/") or file.is_dir():
-        file = file / "index.html"
-    return None if file.is_file() else "points nowhere"
+    # A file, or a folder holding index.html (as GitHub Pages serves it).
+    if rel in files or (rel.rstrip("/") + "/index.html").lstrip("/") in files:
+        return None
+    return "points nowhere"

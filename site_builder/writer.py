@@ -128,7 +128,7 @@ class SiteWriter:
         existing: the output's files, when the caller knows them (it made them, in this
         process, in its last commit); else the output is listed (20,000 files take 0.1 s)."""
         if existing is None:
-            existing = set(_files_below(self.out_dir))
+            existing = set(files_below(self.out_dir))
         self.result.removed = sorted(rel for rel in existing if rel not in self.produced)
         self.result.written.sort()
         if not self.out_dir.exists():
@@ -217,7 +217,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def _files_below(root: Path) -> Iterator[str]:
+def files_below(root: Path) -> Iterator[str]:
     """Every file below root, as "a/b/c.html". Plain strings, not Path objects: at 10,000
     stories the output holds 20,000 files and pathlib would cost most of a second."""
     if not root.is_dir():
