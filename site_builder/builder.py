@@ -33,7 +33,6 @@ from .cache import (
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
 from .fingerprint import Fingerprinter, site_wide_fingerprint
-from .linkcheck import check_links
 from .models import Article, Problem
 from .parallel import map_chunks
 from .routes import SitePlan, plan_site
@@ -139,8 +138,8 @@ class Builder:
         # The last committed plan and its fingerprints: a long-lived Builder (serve, --watch)
         # hands them to the next build, which then only fingerprints pages that changed.
         self._last_plan: SitePlan | None = None
-        self._last_fingerprints: Fingerprinter | None = None
-        self._output_files: tuple[str, set[str]] | None = None  # (folder, files) after our last commit
+        self._last_fingerprints: tuple[str, dict] | None = None  # Fingerprinter.memo()
+        self._last_is_ours = False  # self.last describes this Builder's own last commit
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None) -> Model:
@@ -211,6 +210,8 @@ class Builder:
     def check(self) -> BuildReport:
         """Validate everything a build would, and every internal link of the result: the
         site is built (the same build) into a temporary folder, so nothing is written."""
+        from .linkcheck import check_links  # only `check` reads links: a build never loads it
+
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="site-builder-check-") as temp:
             out = Path(temp) / OUTPUT_DIR
@@ -266,24 +267,22 @@ class Builder:
             # Orphans are found by listing the output, not from the saved state: a state older
             # than the output (a crash before it was saved) must not leave files behind. Only
             # this Builder's own last commit, remembered in memory, is known to be current.
-            output_files, self._output_files = self._output_files, None
-            if output_files is not None and output_files[0] != str(out):
-                output_files = None
+            ours = self._last_is_ours and self.last is not None and self.last.output_dir == str(out)
+            self._last_is_ours = False
             with commit_lock:
-                result = writer.commit(output_files[1] if output_files else None)
+                result = writer.commit(set(self.last.outputs) if ours else None)
         except BaseException:
             if search is not None:
                 search.close()
             writer.abort()  # the previous site stays as it was
             raise
-        self._output_files = (str(out), writer.produced)
         stamp_written(new_pages, out)
         for _, stamps in search.result.values():
-            stamps.update((rel, file_stamp(out / rel)) for rel, stamp in list(stamps.items()) if stamp is None)
+            stamps.update((rel, file_stamp(f"{out}/{rel}")) for rel, stamp in list(stamps.items()) if stamp is None)
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._last_plan, self._last_fingerprints = plan, fingerprints
+        self._last_plan, self._last_fingerprints = plan, fingerprints.memo()
         self.search_pending = search.pending
         report = BuildReport(
             articles=len(model.articles),
@@ -295,6 +294,7 @@ class Builder:
             write=result,
         )
         self.last = LastBuild.of(report, inputs, model.next_change, out, writer.produced)
+        self._last_is_ours = True
         if result.changed or rendered or self._changed_files:
             self._save()
         elif self.cache == "read-write":

@@ -25,8 +25,8 @@ assert [f.name for f in dataclasses.fields(Pagination)] == ["items", "number", "
 
 
 class Fingerprinter:
-    def __init__(self, article_digests: Mapping[str, str], site_wide: str, previous: Fingerprinter | None = None):
-        """previous: the last build's fingerprinter (serve keeps it). When the site-wide
+    def __init__(self, article_digests: Mapping[str, str], site_wide: str, previous: tuple[str, dict] | None = None):
+        """previous: the last build's memo() (serve keeps it). When the site-wide
         part is the same, a page that is the very same object as one it fingerprinted
         (plan_site's `reuse` hands out the old object for an equal page) keeps that
         fingerprint: the page shows the same things, so a file rendered for that
@@ -38,7 +38,12 @@ class Fingerprinter:
         self._entries: dict[int, str] = {}
         self._leaves: dict[int, tuple[object, str]] = {}  # topic and source refs recur on many pages
         self.known: dict[int, tuple[Page, str | None]] = {}  # id(page) -> (page, fingerprint)
-        self._previous = previous.known if previous is not None and previous._site_wide == site_wide else {}
+        self._previous = previous[1] if previous is not None and previous[0] == site_wide else {}
+
+    def memo(self) -> tuple[str, dict]:
+        """What the next build's Fingerprinter needs: this build's pages and fingerprints
+        (not the older generation this one was handed, which can now be freed)."""
+        return self._site_wide, self.known
 
     def page(self, page: Page) -> str | None:
         """None when the page holds something we cannot fingerprint: it always renders."""
