@@ -72,13 +72,13 @@ class _ArticleReader:
         web_url = self.required_url("webUrl")
         published = self.required_date("publishedDateTime")
         draft = self.read_draft()
+        if any(p.severity == "error" for p in self.problems):
+            return ReadResult(None, tuple(self.problems))  # no body is rendered for a record that failed
         try:
             body_html = render_markdown(body)
         except MarkupTooComplex as exc:
             hint = "; long runs of unclosed '[' or '<' are the usual cause"
             self.problems.append(Problem(self.rel, f"{exc}{hint}", body_line))
-            body_html = ""
-        if any(p.severity == "error" for p in self.problems):
             return ReadResult(None, tuple(self.problems))
         article = Article(
             source=self.rel,

@@ -83,8 +83,11 @@ def _convert_in_child(text: str) -> str:
         receive.close()
 
 
+MARKDOWN_OPTIONS = {"extensions": ["extra", "sane_lists"], "output_format": "html"}  # one dialect, in any process
+
+
 def _convert_and_send(text: str, send) -> None:
-    send.send(markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html"))
+    send.send(markdown.markdown(text, **MARKDOWN_OPTIONS))
 
 
 _converters = threading.local()
@@ -95,7 +98,7 @@ def _converter() -> markdown.Markdown:
     as much as converting a typical body."""
     converter = getattr(_converters, "markdown", None)
     if converter is None:
-        converter = _converters.markdown = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+        converter = _converters.markdown = markdown.Markdown(**MARKDOWN_OPTIONS)
     return converter
 
 

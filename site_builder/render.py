@@ -62,6 +62,8 @@ class Renderer:
             abs_url=self.abs_url,
             news_article=self.news_article,
             card=self.card,
+            # The main bundle's script, and the other shards the browser merges into it.
+            search_bundle=self.url_for(f"/{shard_folder(0)}/pagefind.js"),
             search_shards=[self.url_for(f"/{shard_folder(n)}/") for n in range(1, shard_count(len(plan.entries), config))],
             asset_url=lambda name: self.url_for("/" + name) + (
                 f"?v={asset_versions[name]}" if name in asset_versions else ""

@@ -233,8 +233,7 @@ def more_on_with_memo(
                 score = -(shared + TITLE_WEIGHT * similarity)
                 ranked.append((score, abs(stamps[other] - stamp), articles[other].web_url, sources[other], other))
         found[sources[n]] = tuple(r[-2] for r in heapq.nsmallest(limit, ranked))
-    by_source = dict(zip(sources, articles))
-    result = {source: tuple(by_source[other] for other in found[source]) for source in sources}
+    result = {source: tuple(articles[index[other]] for other in found[source]) for source in sources}
     return result, MoreOnMemo(params, tuple(sources), memo_features, found)
 
 
