@@ -174,7 +174,7 @@ class Builder:
         were taken before any byte is read, so a file changed meanwhile is read again by
         the next build, never cached under its new stamp with its old content."""
         current: dict[str, CachedFile] = {}
-        to_parse: list[tuple[str, str, int, int, str]] = []
+        to_parse: list[tuple[str, str, int, int]] = []
         content_prefix = len(str(content_dir))
         for path, size, mtime_ns in scan:
             # Found by walking content_dir, so the path starts with it: no Path.relative_to.
@@ -183,23 +183,35 @@ class Builder:
             if cached and cached.size == size and cached.mtime_ns == mtime_ns:
                 current[rel] = cached
                 continue
-            try:
-                with open(path, "rb") as handle:
-                    digest = file_digest(handle.read())
-            except OSError:
-                digest = ""  # unreadable or gone: let the reader say why
-            if cached and digest and cached.digest == digest:
-                current[rel] = CachedFile(size, mtime_ns, digest, cached.result)
-            else:
-                to_parse.append((path, rel, size, mtime_ns, digest))
+            if cached:  # touched: the same bytes (a `git checkout`, a save without edits) keep it
+                try:
+                    with open(path, "rb") as handle:
+                        digest = file_digest(handle.read())
+                except OSError:
+                    digest = ""  # unreadable or gone: the reader says why
+                if digest and cached.digest == digest:
+                    current[rel] = CachedFile(size, mtime_ns, digest, cached.result)
+                    continue
+            to_parse.append((path, rel, size, mtime_ns))
         # Imported here: YAML, Markdown and nh3 load only when some file must be parsed.
-        from .content import read_article
+        from .content import parse_article, read_article
 
         tz = config.tz
-        parse = lambda items: [(item, read_article(Path(item[0]), item[1], tz)) for item in items]  # noqa: E731
+
+        def parse(items):
+            # Each file is read once, here: its digest (the cache's key) and its article.
+            parsed = []
+            for path, rel, size, mtime_ns in items:
+                try:
+                    raw = Path(path).read_bytes()
+                except OSError:
+                    parsed.append((rel, CachedFile(size, mtime_ns, "", read_article(Path(path), rel, tz))))
+                    continue
+                parsed.append((rel, CachedFile(size, mtime_ns, file_digest(raw), parse_article(raw, rel, tz))))
+            return parsed
+
         for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
-            for (_, rel, size, mtime_ns, digest), result in chunk:
-                current[rel] = CachedFile(size, mtime_ns, digest, result)
+            current.update(chunk)
         previous = state.files
         self._changed_files |= {rel for rel, cached in current.items() if previous.get(rel) is not cached}
         self._changed_files |= previous.keys() - current.keys()

@@ -181,15 +181,14 @@ def plan_site(
     for listing in listings:
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
     home = next(i for i, page in enumerate(pages) if page.path == "/")
+    newest = articles[0].published if articles else None
     # Trending ages are counted from the newest story, not the clock: the same files
     # always build the same site, so a rebuild can skip what did not change.
-    site_now = articles[0].published if articles else None
-    pages[home] = _with_strips(pages[home], articles, config, site_now, by_source)
+    pages[home] = _with_strips(pages[home], articles, config, newest, by_source)
 
     topic_list = tuple(
         sorted(((topic_refs[t.key], len(by_topic[t])) for t in topics.values()), key=lambda p: p[0].name.casefold())
     )
-    newest = articles[0].published if articles else None
     pages.append(Page("/topics/", "topics.html", {"title": "Topics", "topics": topic_list}, lastmod=newest))
     pages.append(Page("/archive/", "archive.html", {"title": "Archive", "months": _month_index(months)}, lastmod=newest))
     if config.search:

@@ -87,12 +87,7 @@ class SiteWriter:
         if _same_bytes(self.out_dir / path, data):
             self.result.unchanged += 1
             return False
-        target = self.staging / path
-        parent = target.parent
-        if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(parent)
-        target.write_bytes(data)
+        self._staged(path).write_bytes(data)
         self.result.written.append(path)
         return True
 
@@ -103,13 +98,17 @@ class SiteWriter:
         if _same_files(self.out_dir / path, source):
             self.result.unchanged += 1
             return False
+        os.replace(source, self._staged(path))
+        self.result.written.append(path)
+        return True
+
+    def _staged(self, path: str) -> Path:
+        """Where `path` is staged, its folder made (once per folder)."""
         target = self.staging / path
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
-        os.replace(source, target)
-        self.result.written.append(path)
-        return True
+        return target
 
     def keep(self, rel: str) -> None:
         """The build knows this file is unchanged without rendering it."""
@@ -200,12 +199,11 @@ def _same_bytes(path: Path, data: bytes) -> bool:
 
 
 def _same_files(old: Path, new: Path) -> bool:
+    """_same_bytes compares the sizes first, before reading the old file."""
     try:
-        if old.stat().st_size != new.stat().st_size:
-            return False
+        return _same_bytes(old, new.read_bytes())
     except OSError:
         return False
-    return _same_bytes(old, new.read_bytes())
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
