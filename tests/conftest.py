@@ -142,6 +142,19 @@ def _entries_in(items: list[dict]) -> list[dict]:
     return found
 
 
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file below folder by its posix path: two outputs compared byte for byte."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def secured_tokens(*files: Path) -> list[str]:
+    """The `secured` value of each article file, read from its front matter as YAML: the
+    opaque token that must never be published."""
+    from site_builder.yamlfm import split_and_parse
+
+    return [split_and_parse(path.read_text(encoding="utf-8")).data["secured"] for path in files]
+
+
 def prop(item: dict, name: str, default=None):
     values = item["properties"].get(name)
     return values[0] if values else default

@@ -17,7 +17,7 @@ from pathlib import Path
 import corpus
 import lxml.html
 import pytest
-from conftest import REPO, BuiltSite, article, make_site, prop, text_of
+from conftest import REPO, BuiltSite, article, make_site, prop, secured_tokens, text_of, tree_bytes
 from htmlcheck import body_urls, executable_in_site, executable_parts
 
 from site_builder.render import jsonld
@@ -325,8 +325,8 @@ def test_jsonld_filter_cannot_break_out_of_its_script():
 
 
 def test_secured_never_appears_in_output(run, tmp_path):
-    record = (REPO / "tests" / "fixtures" / "real_record.txt").read_text()
-    secret = record.split('secured: "')[1].split('"')[0]
+    real = REPO / "tests" / "fixtures" / "real_record.txt"
+    record, [secret] = real.read_text(), secured_tokens(real)
     site = make_site(tmp_path, {"content/real.txt": record.replace("published: false", "published: true")})
     assert build(run, site).code == 0
     for path in (site / "_site").rglob("*"):
@@ -347,10 +347,6 @@ def test_theme_has_a_strict_content_security_policy(run, tmp_path):
 
 # -- a failed or killed build leaves the previous site ---------------------------------------
 
-def snapshot(out: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-
-
 def cli(*args) -> list[str]:
     return [sys.executable, "-m", "site_builder", *map(str, args)]
 
@@ -362,7 +358,7 @@ def env() -> dict[str, str]:
 def test_template_error_leaves_previous_site(run, tmp_path):
     site = make_site(tmp_path, {"content/a.md": GOOD})
     assert build(run, site).code == 0
-    before = snapshot(site / "_site")
+    before = tree_bytes(site / "_site")
     make_site(site, {
         "content/b.md": article("New story", "https://example.com/new"),
         "templates/404.html": '{% extends "base.html" %}{% block main %}{{ no_such_thing }}{% endblock %}',
@@ -370,7 +366,7 @@ def test_template_error_leaves_previous_site(run, tmp_path):
     result = build(run, site)
     assert result.code == 1 and "404.html" in result.err and "no_such_thing" in result.err
     assert "previous site was left" in result.err
-    assert snapshot(site / "_site") == before
+    assert tree_bytes(site / "_site") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "_site", "content", "templates"]
 
 
@@ -380,7 +376,7 @@ def test_killed_build_leaves_previous_site(tmp_path):
     first = subprocess.run(cli("build", site), env=env(), capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     out, staging = site / "_site", site / "_site.staging"
-    before = snapshot(out)
+    before = tree_bytes(out)
     (site / "content" / "zz_new.md").write_text(article("A new story", "https://example.com/brand-new"))
 
     proc = subprocess.Popen(cli("build", site), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -395,7 +391,7 @@ def test_killed_build_leaves_previous_site(tmp_path):
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert staging.exists()  # it really died mid-way
-    assert snapshot(out) == before
+    assert tree_bytes(out) == before
 
     again = subprocess.run(cli("build", site), env=env(), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import hypothesis.strategies as st
-from conftest import article, make_site
+from conftest import article, make_site, tree_bytes
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -18,14 +18,10 @@ from site_builder.builder import BuildOptions, Builder
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
 
 
-def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 def fresh_build(site: Path, out: Path) -> dict[str, bytes]:
     shutil.rmtree(out, ignore_errors=True)
     Builder(BuildOptions(site, out), cache="off").build()
-    return files(out)
+    return tree_bytes(out)
 
 
 def story(n: int, title: str | None = None, topics=("AI",), day: int = 1) -> str:
@@ -64,7 +60,7 @@ def test_title_edit_rerenders_only_the_pages_that_show_it(tmp_path):
     assert any(w.startswith("topics/cloud/") for w in written)
     assert not any(w.startswith("topics/robotics/") for w in written)
     assert report.rendered == len(written) < report.pages / 2
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 def test_template_change_rerenders_pages_using_it(tmp_path):
@@ -74,7 +70,7 @@ def test_template_change_rerenders_pages_using_it(tmp_path):
     make_site(site, {"templates/404.html": "{% extends 'base.html' %}{% block main %}<h1>Gone</h1>{% endblock %}"})
     report = builder.build()
     assert report.write.written == ["404.html"]  # every page re-rendered; only one changed
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 def test_a_damaged_or_foreign_cache_means_a_full_build(tmp_path):
@@ -146,7 +142,7 @@ def test_an_interrupted_commit_is_finished_by_the_next_build(tmp_path, monkeypat
     assert (site / "_site.staging" / writer.JOURNAL).exists()
     Builder(BuildOptions(site)).build()
     assert not (site / "_site.staging").exists()
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 TITLES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(str.strip)
@@ -228,8 +224,8 @@ class EditSession(RuleBasedStateMachine):
         Builder(BuildOptions(self.site)).build()
         self.live.build()
         fresh = fresh_build(self.site, self.root / "fresh")
-        assert files(self.site / "_site") == fresh
-        assert files(self.root / "live") == fresh
+        assert tree_bytes(self.site / "_site") == fresh
+        assert tree_bytes(self.root / "live") == fresh
 
 
 TestEditSession = EditSession.TestCase
@@ -252,7 +248,7 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     written = [rel.split("/") for rel in report.write.written if rel.startswith("pagefind/")]
     folders = {parts[1] if parts[1].startswith("shard-") else "main" for parts in written}
     assert len(folders) == 1
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 def test_progress_is_reported_per_stage_and_only_where_work_is_done(tmp_path):
@@ -285,7 +281,7 @@ def test_the_preview_can_serve_pages_before_the_search_index_follows(tmp_path):
     index_next = builder.build()  # not skipped as "nothing changed": the index is stale
     assert not builder.search_pending and index_next.rendered == 0
     assert [rel for rel in index_next.write.written if rel.startswith("pagefind/")]
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 def test_small_changes_are_saved_as_a_delta_beside_the_snapshot(tmp_path):
@@ -305,7 +301,7 @@ def test_small_changes_are_saved_as_a_delta_beside_the_snapshot(tmp_path):
     (site / "content/05.md").write_text(story(5, "Another change", topics=("Cloud", "AI"), day=6))
     delta.write_bytes(b"garbage")
     Builder(BuildOptions(site)).build()
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 def test_a_site_wide_name_change_reaches_the_search_records_of_unchanged_stories(tmp_path, monkeypatch):
@@ -319,7 +315,7 @@ def test_a_site_wide_name_change_reaches_the_search_records_of_unchanged_stories
     for n in robotics[:6]:  # six of ten now spell it "ROBOTICS"
         (site / f"content/{n:02d}.md").write_text(story(n, topics=("ROBOTICS",), day=1 + n % 28))
     Builder(BuildOptions(site)).build()
-    assert files(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
 def test_editor_swap_and_backup_files_in_templates_and_static_change_nothing(tmp_path):

@@ -12,7 +12,7 @@ import json
 import threading
 
 import pytest
-from conftest import ARTIFACTS, PINNED_NOW, make_site, need
+from conftest import ARTIFACTS, PINNED_NOW, make_site, need, secured_tokens
 from corpus import generate
 
 from site_builder import search
@@ -152,8 +152,7 @@ def test_search_index_is_built_from_the_published_stories_only(site):
     links = {record["meta"]["title"]: record["meta"]["href"] for record in records}
     oldest = plan.entries[-1]
     assert links[oldest.article.title] == BASE + oldest.path.lstrip("/")  # found, at its link
-    secured = [line.split('"')[1].encode() for path in (root / "content").iterdir()
-               for line in path.read_text().splitlines() if line.startswith("secured:")]
+    secured = [token.encode() for token in secured_tokens(*(root / "content").iterdir())]
     assert len(secured) == 500
     for token in secured:
         assert token not in fragments and token.split(b";")[0][:40] not in fragments

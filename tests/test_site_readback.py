@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_RECORD, BuiltSite, prop, text_of, url
+from conftest import EXAMPLE_RECORD, BuiltSite, prop, secured_tokens, text_of, url
 
 from corpus import generate
 from site_builder.content import read_article
@@ -143,8 +143,7 @@ def test_drafts_and_secrets_stay_out(corpus_site, built):
     assert record.draft
     urls = {prop(e, "bookmark-of") for e in _collect(built, "/")}
     assert record.web_url not in urls
-    secrets = [line.split(":", 1)[1].strip().strip('"') for p in (corpus_site / "content").iterdir()
-               for line in p.read_text().splitlines() if line.startswith("secured:")]
+    secrets = secured_tokens(*(corpus_site / "content").iterdir())
     assert len(secrets) == COUNT + 1
     for file in built.all_files():
         data = file.read_bytes()
