@@ -139,6 +139,7 @@ class Builder:
         # hands them to the next build, which then only fingerprints pages that changed.
         self._last_plan: SitePlan | None = None
         self._last_fingerprints: tuple[str, dict] | None = None  # Fingerprinter.memo()
+        self._last_shards: dict[str, tuple[tuple, str]] | None = None  # _SearchIndex.shards
         self._last_is_ours = False  # self.last describes this Builder's own last commit
 
     # -- READ + MODEL --------------------------------------------------------------
@@ -272,7 +273,8 @@ class Builder:
         search = None
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only
-            search = _SearchIndex(plan, model, state, out, scratch, defer=not search_now)  # indexes while pages render
+            # Pagefind indexes while the pages render.
+            search = _SearchIndex(plan, model, state, out, scratch, not search_now, self._last_shards)
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out, self._stage("Rendering pages"))
             _write_static(writer, plan, statics)
             search.write(writer)
@@ -294,7 +296,7 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._last_plan, self._last_fingerprints = plan, fingerprints.memo()
+        self._last_plan, self._last_fingerprints, self._last_shards = plan, fingerprints.memo(), search.shards
         self.search_pending = search.pending
         report = BuildReport(
             articles=len(model.articles),
@@ -456,9 +458,14 @@ class _SearchIndex:
 
     PARALLEL = 2  # shards indexed at once after the pages are rendered
 
-    def __init__(self, plan: SitePlan, model: Model, state: BuildState, out: Path, scratch: Path, defer: bool = False):
+    def __init__(
+        self, plan: SitePlan, model: Model, state: BuildState, out: Path, scratch: Path, defer: bool = False,
+        known_shards: dict[str, tuple[tuple, str]] | None = None,
+    ):
         """defer: leave stale shards as they are for now (the preview serves the changed
-        pages first); `pending` then says a later build must index them."""
+        pages first); `pending` then says a later build must index them. known_shards: the
+        last build's `shards` (serve keeps it): a shard of the very same entries as then
+        (plan_site reuses unchanged ones) has the same fingerprint, without hashing it."""
         count = shard_count(len(plan.entries), model.config)
         shards: dict[int, list] = {n: [] for n in range(count)}
         for entry in plan.entries if count else ():
@@ -467,11 +474,19 @@ class _SearchIndex:
         self.result: dict[str, tuple[str, dict]] = {}  # folder -> (fingerprint, {file: stamp})
         self.kept: list[str] = []
         self.todo: list[tuple[str, str, list]] = []
+        self.shards: dict[str, tuple[tuple, str]] = {}  # folder -> (its entries, fingerprint)
+        site_wide = (config.base_path, config.language)
         for n, entries in shards.items():
             folder = shard_folder(n)
-            fingerprint = site_wide_fingerprint(
-                config.base_path, config.language, [(record_inputs(e), model.digests[e.article.source]) for e in entries]
-            )
+            members = (site_wide, tuple(entries))
+            known = known_shards.get(folder) if known_shards else None
+            if known is not None and known[0] == members:  # mostly an identity check, in C
+                fingerprint = known[1]
+            else:
+                fingerprint = site_wide_fingerprint(
+                    *site_wide, [(record_inputs(e), model.digests[e.article.source]) for e in entries]
+                )
+            self.shards[folder] = (members, fingerprint)
             previous = state.search.get(folder)
             if previous and previous[0] == fingerprint and all(
                 file_stamp(f"{out}/{rel}") == stamp for rel, stamp in previous[1].items()

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from .models import Article, Provider
-from .routes import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef
+from .routes import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef, UrlList
 from .topics import Pagination
 
-LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink}  # hold no stories inside
+LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink, UrlList}  # hold no stories inside
 # _add spells out Pagination's fields (it is on every listing page): a new field must be added there.
 assert [f.name for f in dataclasses.fields(Pagination)] == ["items", "number", "total", "count"]
 
@@ -105,8 +105,6 @@ class Fingerprinter:
             for key in sorted(value):
                 parts.append(key)
                 self._add(parts, value[key])
-        elif isinstance(value, Page):  # pages listed by another page (the sitemap)
-            parts.append(repr((value.path, value.lastmod)))
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             parts.append(type(value).__name__)
             for f in dataclasses.fields(value):

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from . import feeds
 from .config import SiteConfig
 from .markup import rebase_links
-from .routes import ATOM, JSON_FEED, Page, SitePlan
+from .routes import ATOM, JSON_FEED, SITEMAP, Page, SitePlan
 from .search import shard_count, shard_folder
 
 
@@ -49,6 +49,8 @@ class Renderer:
         self._dates: dict[datetime, str] = {}
         self._iso_dates: dict[datetime, str] = {}
         self._base_path = config.base_path
+        origin = urlsplit(config.base_url) if config.base_url else None
+        self._origin = f"{origin.scheme}://{origin.netloc}" if origin else None  # abs_url runs for every sitemap entry
         self._tz = config.tz
         self.env.filters["date"] = self.display_date
         self.env.filters["isodate"] = self.iso_date
@@ -100,10 +102,9 @@ class Renderer:
 
     def abs_url(self, path: str) -> str | None:
         """The absolute URL of a site path; None without a base_url to anchor it."""
-        if not self.config.base_url:
+        if self._origin is None:
             return None
-        origin = urlsplit(self.config.base_url)
-        return f"{origin.scheme}://{origin.netloc}{self.url_for(path)}"
+        return self._origin + self._base_path + path.lstrip("/")
 
     def feed_link(self, path: str) -> str:
         """Feeds are read away from the site: absolute URLs where we can make them."""
@@ -142,6 +143,8 @@ class Renderer:
             return feeds.atom(page.context, self.config, self.feed_link)
         if page.template == JSON_FEED:
             return feeds.json_feed(page.context, self.config, self.feed_link)
+        if page.template == SITEMAP:
+            return feeds.sitemap(page.context["urls"].items, self.abs_url, self.iso_date)
         try:
             template = self.env.get_template(page.template)
             return template.render(page.context, page=page)

@@ -29,7 +29,7 @@ from .topics import (
 
 FEED_SIZE = 50
 NAV_TOPICS = 5
-ATOM, JSON_FEED = "feed:atom", "feed:json"  # pages rendered by feeds.py, not Jinja
+ATOM, JSON_FEED, SITEMAP = "feed:atom", "feed:json", "sitemap"  # pages rendered by feeds.py, not Jinja
 
 
 class PlanError(Exception):
@@ -71,6 +71,14 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class UrlList:
+    """The sitemap's (path, lastmod) pairs: one value, so the fingerprint reads it in one
+    repr rather than page by page (at 10,000 stories that was a sixth of a one-edit build)."""
+
+    items: tuple[tuple[str, datetime | None], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FeedLink:
     title: str
     path: str
@@ -104,6 +112,17 @@ class SitePlan:
     nav_topics: tuple[TopicRef, ...]  # the busiest topics, for the site's navigation
     feeds: tuple[FeedLink, ...]  # the site-wide feeds every page links
     more_on: MoreOnMemo | None = None  # for the next build's plan_site(previous=...)
+    related_memo: RelatedMemo | None = None  # for the next build's plan_site(reuse=...)
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedMemo:
+    """What each story's related links were resolved against: a story's links are the same
+    as last time when its article is, and none of its related URLs changed permalink (or
+    came onto or left the site)."""
+
+    targets: dict[str, str]  # normalized webUrl of every story on the site -> its permalink
+    urls: dict[str, tuple[Article, tuple[str, ...]]]  # source -> (article, its related stories' normalized URLs)
 
 
 def home_path(number: int) -> str:
@@ -177,7 +196,7 @@ def plan_site(
     )
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    pages = _article_pages(entries, by_source, articles, more, paths, same)
+    pages, related_memo = _article_pages(entries, by_source, articles, more, paths, same)
     for listing in listings:
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
     home = next(i for i, page in enumerate(pages) if page.path == "/")
@@ -196,13 +215,14 @@ def plan_site(
     pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
     pages += _feed_pages(entries, topics, by_topic, topic_refs, by_source, config)
     if config.base_url:  # a sitemap must list absolute URLs; without base_url there is none
-        pages.append(Page("/sitemap.xml", "sitemap.xml", {"pages": [p for p in pages if p.is_html and p.path != "/404.html"]}))
+        listed = UrlList(tuple((p.path, p.lastmod) for p in pages if p.is_html and p.path != "/404.html"))
+        pages.append(Page("/sitemap.xml", SITEMAP, {"urls": listed}))
     pages.append(Page("/robots.txt", "robots.txt", {}))
     _refuse_shared_paths(pages)
     pages = [same.page(page) for page in pages]
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
-    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo)
+    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo, related_memo)
 
 
 def _source_of(article: Article, source_refs: dict[str, SourceRef], same: _Reuse) -> SourceRef | None:
@@ -223,8 +243,10 @@ class _Reuse:
         self._refs: dict = {}
         self._entries: dict[str, Entry] = {}
         self._pages: dict[str, Page] = {}
+        self.related = RelatedMemo({}, {})
         if plan is None:
             return
+        self.related = plan.related_memo or self.related
         sources = {id(e.source): e.source for e in plan.entries if e.source is not None}
         for ref in [*(ref for ref, _ in plan.topics), *sources.values()]:
             self._refs[ref] = ref
@@ -240,32 +262,42 @@ class _Reuse:
             return old
         return Entry(article, path, topics, source)
 
-    def article_page(self, entry: Entry, more: tuple[Entry, ...], related: tuple[RelatedLink, ...]) -> Page | None:
-        """The previous page of this story, if it showed the same entry, "more on" and
-        related links: everything else on it (title, date, the "More on" heading) follows
-        from those, so it is equal to the page that would be built."""
+    def article_page(self, entry: Entry) -> Page | None:
+        """The previous page of this very entry (same story, path, topics and source). If
+        it also showed the same "more on" and related links, it equals the page that would
+        be built: everything else on it (title, date, the "More on" heading) follows."""
         old = self._pages.get(entry.path)
-        if old is None or old.template != "article.html":
+        if old is None or old.template != "article.html" or old.context["entry"] is not entry:
             return None
-        context = old.context
-        if context["entry"] is entry and context["more"] == more and context["related"] == related:
-            return old
-        return None
+        return old
 
     def page(self, page: Page) -> Page:
         old = self._pages.get(page.path)
         return old if old is not None and old == page else page
 
 
-def _article_pages(entries, by_source, articles, more, paths, same: _Reuse) -> list[Page]:
+def _article_pages(entries, by_source, articles, more, paths, same: _Reuse) -> tuple[list[Page], RelatedMemo]:
     on_site = by_url(articles)
+    targets = {url: paths[a.source] for url, a in on_site.items()}
+    # URLs whose link target is not what it was: the only related links that can differ.
+    moved = {url for url, _ in same.related.targets.items() ^ targets.items()}
+    known_urls = same.related.urls
+    urls: dict[str, tuple[Article, tuple[str, ...]]] = {}
     pages = []
     for entry in entries:
         article = entry.article
-        others = tuple(by_source[a.source] for a in more[article.source])
-        related = tuple(_related_link(r, on_site, paths) for r in article.related)
-        old = same.article_page(entry, others, related)
-        if old is not None:
+        source = article.source
+        others = tuple(by_source[a.source] for a in more[source])
+        known = known_urls.get(source)
+        old = same.article_page(entry)
+        if known is not None and known[0] is article and old is not None and moved.isdisjoint(known[1]):
+            urls[source] = known
+            related = old.context["related"]
+        else:
+            normalized = tuple(normalize_url(r.url) for r in article.related)
+            urls[source] = (article, normalized)
+            related = tuple(_related_link(r, url, on_site, paths) for r, url in zip(article.related, normalized))
+        if old is not None and old.context["more"] == others and old.context["related"] == related:
             pages.append(old)
             continue
         pages.append(
@@ -283,7 +315,7 @@ def _article_pages(entries, by_source, articles, more, paths, same: _Reuse) -> l
                 article.published,
             )
         )
-    return pages
+    return pages, RelatedMemo(targets, urls)
 
 
 def _paginated(listing: _Listing, entries: list[Entry], per_page: int) -> list[Page]:
@@ -392,8 +424,8 @@ def _article_paths(articles: Sequence[Article], config: SiteConfig, taken: set[s
     return paths
 
 
-def _related_link(story, on_site: dict, paths: dict[str, str]) -> RelatedLink:
-    ours = on_site.get(normalize_url(story.url))
+def _related_link(story, normalized_url: str, on_site: dict, paths: dict[str, str]) -> RelatedLink:
+    ours = on_site.get(normalized_url)
     if ours is not None:
         return RelatedLink(story.title, paths[ours.source], True, story.provider, story.published)
     return RelatedLink(story.title, story.url, False, story.provider, story.published)

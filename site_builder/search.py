@@ -14,6 +14,7 @@ minutes for 10,000 stories, and even one `add_directory` call through it costs a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -50,8 +51,12 @@ def shard_count(stories: int, config: SiteConfig) -> int:
 
 def shard_of(entry: Entry, count: int) -> int:
     """A story's shard, from its source URL: stable across builds and title edits."""
-    digest = hashlib.blake2b(entry.article.web_url.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % count
+    return _url_hash(entry.article.web_url) % count
+
+
+@functools.lru_cache(maxsize=1 << 18)  # the same URLs, build after build
+def _url_hash(url: str) -> int:
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
 
 
 def shard_folder(shard: int) -> str:

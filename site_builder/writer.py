@@ -15,6 +15,7 @@ bytes and their mtime.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -41,9 +42,10 @@ class WriteResult:
         return bool(self.written or self.removed)
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def safe_relative(rel: str) -> str:
-    """An output path that cannot climb out of the output folder (plain string checks:
-    this runs for every file of every build)."""
+    """An output path that cannot climb out of the output folder. It runs for every file
+    of every build, with the same paths each time: cached (a refusal raises, never cached)."""
     if not rel or "\\" in rel or "\x00" in rel or any(part in ("..", "", ".") for part in rel.split("/")):
         raise WriteError(f"refusing to write outside the output folder: {rel!r}")
     return rel

@@ -24,8 +24,13 @@ def fresh_build(site: Path, out: Path) -> dict[str, bytes]:
     return tree_bytes(out)
 
 
-def story(n: int, title: str | None = None, topics=("AI",), day: int = 1) -> str:
-    return article(title or f"Story number {n}", f"https://example.com/{n}", f"2024-05-{day:02d}T10:00:00Z", topics)
+def story(n: int, title: str | None = None, topics=("AI",), day: int = 1, related: tuple[int, ...] = ()) -> str:
+    """related: numbers of other stories, linked as they are written in the wild (one
+    with a fragment and an upper-case host): on the site while that story exists."""
+    links = [f'{{title: "Related {m}", webUrl: "https://{"EXAMPLE.com" if i % 2 else "example.com"}/{m}{"#top" if i % 2 else ""}"}}'
+             for i, m in enumerate(related)]
+    extra = {"related": "[" + ", ".join(links) + "]"} if links else {}
+    return article(title or f"Story number {n}", f"https://example.com/{n}", f"2024-05-{day:02d}T10:00:00Z", topics, **extra)
 
 
 def small_site(tmp_path: Path, count: int = 30) -> Path:
@@ -147,6 +152,7 @@ def test_an_interrupted_commit_is_finished_by_the_next_build(tmp_path, monkeypat
 
 TITLES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(str.strip)
 TOPICS = st.lists(st.sampled_from(["AI", "ai", "Cloud", "C++", "C#", "Robotics", "Open Source"]), min_size=0, max_size=3)
+RELATED = st.lists(st.integers(0, 110), max_size=3)  # stories 0-11 exist at first; adds are 101 and up
 
 
 class EditSession(RuleBasedStateMachine):
@@ -159,6 +165,8 @@ class EditSession(RuleBasedStateMachine):
 
         self.root = Path(tempfile.mkdtemp(prefix="sb-incremental-"))
         self.site = small_site(self.root, count=12)
+        for n in range(12):  # every story's related links start out pointing at its neighbours
+            (self.site / f"content/{n:02d}.md").write_text(story(n, topics=("AI",), day=1 + n, related=(n + 1, (n + 5) % 12)))
         self.next_id = 100
         self.live = Builder(BuildOptions(self.site, self.root / "live"), cache="read")
 
@@ -169,16 +177,16 @@ class EditSession(RuleBasedStateMachine):
         return sorted((self.site / "content").glob("*.md"))
 
     @precondition(lambda self: self.articles())
-    @rule(data=st.data(), title=TITLES, topics=TOPICS, day=st.integers(1, 28))
-    def edit(self, data, title, topics, day):
+    @rule(data=st.data(), title=TITLES, topics=TOPICS, day=st.integers(1, 28), related=RELATED)
+    def edit(self, data, title, topics, day, related):
         path = data.draw(st.sampled_from(self.articles()))
         n = int(path.stem.split("-")[0]) if path.stem.split("-")[0].isdigit() else 0
-        path.write_text(story(n, title, tuple(topics), day))
+        path.write_text(story(n, title, tuple(topics), day, tuple(related)))
 
-    @rule(title=TITLES, topics=TOPICS)
-    def add(self, title, topics):
+    @rule(title=TITLES, topics=TOPICS, related=RELATED)
+    def add(self, title, topics, related):
         self.next_id += 1
-        (self.site / f"content/{self.next_id}.md").write_text(story(self.next_id, title, tuple(topics)))
+        (self.site / f"content/{self.next_id}.md").write_text(story(self.next_id, title, tuple(topics), related=tuple(related)))
 
     @precondition(lambda self: len(self.articles()) > 1)
     @rule(data=st.data())
