@@ -79,12 +79,21 @@ class Fingerprinter:
 
     def _add(self, parts: list[str], value) -> None:
         kind = type(value)  # cheap checks first: this runs for every value of every page
-        if isinstance(value, (tuple, list)):
+        if kind is dict:
+            for key in sorted(value):
+                parts.append(key)
+                self._add(parts, value[key])
+        elif kind is str:
+            parts.append(repr(value))
+        elif isinstance(value, (tuple, list)):
             parts.append("(")
             entries = self._entries
             for item in value:
-                if type(item) is Entry:  # most lists are of stories: no recursion for them
+                kind = type(item)
+                if kind is Entry:  # most lists are of stories or links: no recursion for them
                     parts.append(entries.get(id(item)) or self._entry(item))
+                elif kind is RelatedLink:  # one page's own: a memo would never hit
+                    parts.append(repr((item.title, item.href, item.internal, item.provider, item.published)))
                 else:
                     self._add(parts, item)
             parts.append(")")

@@ -16,7 +16,6 @@ from .slugs import slugify
 from .topics import (
     MoreOnMemo,
     build_topics,
-    by_url,
     group_by_month,
     group_by_provider,
     group_by_topic,
@@ -112,17 +111,28 @@ class SitePlan:
     nav_topics: tuple[TopicRef, ...]  # the busiest topics, for the site's navigation
     feeds: tuple[FeedLink, ...]  # the site-wide feeds every page links
     more_on: MoreOnMemo | None = None  # for the next build's plan_site(previous=...)
-    related_memo: RelatedMemo | None = None  # for the next build's plan_site(reuse=...)
+    memo: PlanMemo | None = None  # for the next build's plan_site(reuse=...)
 
 
 @dataclass(frozen=True, slots=True)
-class RelatedMemo:
-    """What each story's related links were resolved against: a story's links are the same
-    as last time when its article is, and none of its related URLs changed permalink (or
-    came onto or left the site)."""
+class StoryKeys:
+    """What the plan derives from one article alone: computed again only for an article
+    that is not the very same object as in the last plan (a file that changed)."""
 
+    article: Article
+    url: str  # its normalized webUrl
+    order: tuple  # (timestamp, webUrl, source): the order in which permalink clashes are settled
+    base_path: str  # its permalink, unless it clashes
+    related_urls: tuple[str, ...]  # its related stories' normalized webUrls
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMemo:
+    """What a plan leaves for the next one in the same process (serve, --watch)."""
+
+    permalink: tuple  # (pattern, time zone): what base paths were made with
+    stories: dict[str, StoryKeys]  # by source
     targets: dict[str, str]  # normalized webUrl of every story on the site -> its permalink
-    urls: dict[str, tuple[Article, tuple[str, ...]]]  # source -> (article, its related stories' normalized URLs)
 
 
 def home_path(number: int) -> str:
@@ -183,7 +193,8 @@ def plan_site(
 
     fixed = {"/404.html", "/search/", "/topics/", "/archive/", "/feed.xml", "/feed.json", "/sitemap.xml", "/robots.txt"}
     taken = fixed | {path for listing in listings for path in listing.paths(config.paginate)}
-    paths = _article_paths(articles, config, taken)
+    keys = _story_keys(articles, config, same.memo)
+    paths = _article_paths(keys, config, taken)
 
     entries = tuple(
         same.entry(
@@ -196,7 +207,7 @@ def plan_site(
     )
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    pages, related_memo = _article_pages(entries, by_source, articles, more, paths, same)
+    pages, targets = _article_pages(entries, by_source, keys, more, paths, same)
     for listing in listings:
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
     home = next(i for i, page in enumerate(pages) if page.path == "/")
@@ -222,7 +233,9 @@ def plan_site(
     pages = [same.page(page) for page in pages]
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
-    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo, related_memo)
+    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo,
+        PlanMemo(_permalink_settings(config), keys, targets),
+    )
 
 
 def _source_of(article: Article, source_refs: dict[str, SourceRef], same: _Reuse) -> SourceRef | None:
@@ -243,10 +256,10 @@ class _Reuse:
         self._refs: dict = {}
         self._entries: dict[str, Entry] = {}
         self._pages: dict[str, Page] = {}
-        self.related = RelatedMemo({}, {})
+        self.memo = PlanMemo((), {}, {})
         if plan is None:
             return
-        self.related = plan.related_memo or self.related
+        self.memo = plan.memo or self.memo
         sources = {id(e.source): e.source for e in plan.entries if e.source is not None}
         for ref in [*(ref for ref, _ in plan.topics), *sources.values()]:
             self._refs[ref] = ref
@@ -276,27 +289,24 @@ class _Reuse:
         return old if old is not None and old == page else page
 
 
-def _article_pages(entries, by_source, articles, more, paths, same: _Reuse) -> tuple[list[Page], RelatedMemo]:
-    on_site = by_url(articles)
+def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse) -> tuple[list[Page], dict[str, str]]:
+    """The story pages, and the permalink of every story by its normalized webUrl."""
+    on_site = {k.url: k.article for k in keys.values()}
     targets = {url: paths[a.source] for url, a in on_site.items()}
     # URLs whose link target is not what it was: the only related links that can differ.
-    moved = {url for url, _ in same.related.targets.items() ^ targets.items()}
-    known_urls = same.related.urls
-    urls: dict[str, tuple[Article, tuple[str, ...]]] = {}
+    moved = {url for url, _ in same.memo.targets.items() ^ targets.items()}
+    known_keys = same.memo.stories
     pages = []
     for entry in entries:
         article = entry.article
         source = article.source
         others = tuple(by_source[a.source] for a in more[source])
-        known = known_urls.get(source)
+        story = keys[source]
         old = same.article_page(entry)
-        if known is not None and known[0] is article and old is not None and moved.isdisjoint(known[1]):
-            urls[source] = known
-            related = old.context["related"]
+        if old is not None and known_keys.get(source) is story and moved.isdisjoint(story.related_urls):
+            related = old.context["related"]  # the same article, each link to the same place
         else:
-            normalized = tuple(normalize_url(r.url) for r in article.related)
-            urls[source] = (article, normalized)
-            related = tuple(_related_link(r, url, on_site, paths) for r, url in zip(article.related, normalized))
+            related = tuple(_related_link(r, url, on_site, paths) for r, url in zip(article.related, story.related_urls))
         if old is not None and old.context["more"] == others and old.context["related"] == related:
             pages.append(old)
             continue
@@ -315,7 +325,7 @@ def _article_pages(entries, by_source, articles, more, paths, same: _Reuse) -> t
                 article.published,
             )
         )
-    return pages, RelatedMemo(targets, urls)
+    return pages, targets
 
 
 def _paginated(listing: _Listing, entries: list[Entry], per_page: int) -> list[Page]:
@@ -405,22 +415,48 @@ def _most_shared_topic(entry: Entry, others: list[Entry]) -> str:
     return best[2] if best[0] else "this story"
 
 
-def _article_paths(articles: Sequence[Article], config: SiteConfig, taken: set[str]) -> dict[str, str]:
+def _permalink_settings(config: SiteConfig) -> tuple:
+    return config.permalink, config.timezone
+
+
+def _story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanMemo) -> dict[str, StoryKeys]:
+    """Each article's StoryKeys: the last plan's where it is the very same article."""
+    known = previous.stories if previous.permalink == _permalink_settings(config) else {}
+    keys = {}
+    for article in articles:
+        story = known.get(article.source)
+        if story is None or story.article is not article:
+            story = StoryKeys(
+                article,
+                normalize_url(article.web_url),
+                (article.published.timestamp(), article.web_url, article.source),
+                _permalink(article, _slug(article), config),
+                tuple(normalize_url(r.url) for r in article.related),
+            )
+        keys[article.source] = story
+    return keys
+
+
+def _slug(article: Article) -> str:
+    return article.slug or slugify(article.title)
+
+
+def _permalink(article: Article, slug: str, config: SiteConfig) -> str:
+    local = article.published.astimezone(config.tz)
+    return config.permalink.format(slug=slug, year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}")
+
+
+def _article_paths(keys: dict[str, StoryKeys], config: SiteConfig, taken: set[str]) -> dict[str, str]:
     """Permalink per article source. Clashes get -2, -3... in (date, URL) order, so the
     result depends only on the articles, never on file names or reading order."""
-    tz = config.tz
-    ordered = sorted(articles, key=lambda a: (a.published.timestamp(), a.web_url, a.source))
     paths: dict[str, str] = {}
     used = set(taken)
-    for article in ordered:
-        local = article.published.astimezone(tz)
-        slug = article.slug or slugify(article.title)
-        fields = {"year": f"{local.year:04d}", "month": f"{local.month:02d}", "day": f"{local.day:02d}"}
-        path, n = config.permalink.format(slug=slug, **fields), 2
+    for story in sorted(keys.values(), key=lambda k: k.order):
+        path, n = story.base_path, 2
         while path in used:
-            path, n = config.permalink.format(slug=f"{slug}-{n}", **fields), n + 1
+            path, n = _permalink(story.article, f"{_slug(story.article)}-{n}", config), n + 1
         used.add(path)
-        paths[article.source] = path
+        paths[story.article.source] = path
     return paths
 
 
