@@ -91,12 +91,12 @@ class Page:
     context: dict = field(hash=False)
     sources: tuple[str, ...] = ()  # content files this page shows directly
     lastmod: datetime | None = None  # newest story shown, for the sitemap
+    # File path relative to the output folder: made once, it is read several times per build.
+    output: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def output(self) -> str:
-        """File path relative to the output folder."""
+    def __post_init__(self):
         rel = self.path.lstrip("/")
-        return rel + "index.html" if rel.endswith("/") or not rel else rel
+        object.__setattr__(self, "output", rel + "index.html" if rel.endswith("/") or not rel else rel)
 
     @property
     def is_html(self) -> bool:
@@ -300,7 +300,7 @@ def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, 
     for entry in entries:
         article = entry.article
         source = article.source
-        others = tuple(by_source[a.source] for a in more[source])
+        others = tuple(map(by_source.__getitem__, more[source]))
         story = keys[source]
         old = same.article_page(entry)
         if old is not None and known_keys.get(source) is story and moved.isdisjoint(story.related_urls):

@@ -170,7 +170,9 @@ def more_on_topics(
     of MIN_SIMILARITY. Ranked by shared topics + TITLE_WEIGHT × title similarity, then
     by closeness in time, then by URL.
     """
-    return more_on_with_memo(articles, groups, topics, None, limit)[0]
+    found = more_on_with_memo(articles, groups, topics, None, limit)[0]
+    by_source = {a.source: a for a in articles}
+    return {source: tuple(map(by_source.__getitem__, others)) for source, others in found.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,13 +193,15 @@ def more_on_with_memo(
     topics: dict[str, Topic],
     previous: MoreOnMemo | None,
     limit: int = 5,
-) -> tuple[dict[str, tuple[Article, ...]], MoreOnMemo]:
-    """more_on_topics, reusing `previous` (the last build's memo) where nothing it read
-    changed. Returns the result and the memo for the next build."""
+) -> tuple[dict[str, tuple[str, ...]], MoreOnMemo]:
+    """more_on_topics by source (source -> the sources of its stories), reusing `previous`
+    (the last build's memo) where nothing it read changed. Returns the result and the
+    memo for the next build."""
     # Work on positions in `articles`: integer sets and lists, not dicts of strings.
     sources = [a.source for a in articles]
     index = {source: i for i, source in enumerate(sources)}
-    features = [(a.title, frozenset(name.casefold() for name in a.topics), a.published.timestamp(), a.web_url) for a in articles]
+    casefold = str.casefold
+    features = [(a.title, frozenset(map(casefold, a.topics)), a.published.timestamp(), a.web_url) for a in articles]
     words = [title_words(f[0]) for f in features]
     keys = [f[1] for f in features]
     stamps = [f[2] for f in features]
@@ -233,8 +237,7 @@ def more_on_with_memo(
                 score = -(shared + TITLE_WEIGHT * similarity)
                 ranked.append((score, abs(stamps[other] - stamp), articles[other].web_url, sources[other], other))
         found[sources[n]] = tuple(r[-2] for r in heapq.nsmallest(limit, ranked))
-    result = {source: tuple(articles[index[other]] for other in found[source]) for source in sources}
-    return result, MoreOnMemo(params, tuple(sources), memo_features, found)
+    return found, MoreOnMemo(params, tuple(sources), memo_features, found)
 
 
 def _near_changes(

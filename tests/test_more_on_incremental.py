@@ -46,7 +46,7 @@ def _more_on(articles: list[Article], previous):
     ordered = newest_first(articles)
     found = build_topics(ordered)
     result, memo = more_on_with_memo(ordered, group_by_topic(ordered, found), found, previous)
-    return {source: tuple(a.source for a in shown) for source, shown in result.items()}, memo
+    return result, memo
 
 
 def _apply(stories: dict[str, Article], change, counter: list[int]) -> None:
