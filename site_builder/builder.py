@@ -49,6 +49,8 @@ OUTPUT_DIR = "_site"
 SCRATCH = ".search-scratch"
 
 
+NOW, LATER, PAGES_FIRST = "now", "later", "pages first"  # Builder.build(search=...)
+
 @dataclass(frozen=True)
 class BuildOptions:
     site_dir: Path
@@ -134,9 +136,10 @@ class Builder:
         self.state: BuildState | None = None
         self.last: LastBuild | None = None
         self._changed_files: set[str] = set()  # article files changed since the state was saved
-        self.search_pending = False  # a build with search_now=False left shards stale
+        self.search_pending = False  # a build left shards stale (search LATER, or PAGES_FIRST)
         # The last committed plan and its fingerprints: a long-lived Builder (serve, --watch)
         # hands them to the next build, which then only fingerprints pages that changed.
+        self._last_model: Model | None = None
         self._last_plan: SitePlan | None = None
         self._last_fingerprints: tuple[str, dict] | None = None  # Fingerprinter.memo()
         self._last_shards: dict[str, tuple[tuple, str]] | None = None  # _SearchIndex.shards
@@ -239,15 +242,18 @@ class Builder:
         report.seconds = time.perf_counter() - started
         return report
 
-    def build(self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext(), search_now: bool = True) -> BuildReport:
+    def build(self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext(), search: str = NOW) -> BuildReport:
         """publish_with_errors=False leaves the output untouched when an article is invalid
         (the preview keeps showing the last good site). commit_lock is held only while the
         output changes (the preview's readers wait for that, not for the whole build).
-        search_now=False leaves changed search shards for the next build (`search_pending`)."""
+        search: NOW indexes changed search shards in this build; LATER leaves them for a
+        later one (`search_pending`); PAGES_FIRST (the preview) leaves them when an input
+        changed since the last build, so its pages are served first, and indexes them when
+        nothing did."""
         with _gc_paused():
-            return self._build(publish_with_errors, commit_lock, search_now)
+            return self._build(publish_with_errors, commit_lock, search)
 
-    def _build(self, publish_with_errors: bool, commit_lock, search_now: bool) -> BuildReport:
+    def _build(self, publish_with_errors: bool, commit_lock, search_mode: str) -> BuildReport:
         started = time.perf_counter()
         options = self.options
         inputs, scan = scan_inputs(options)
@@ -255,14 +261,19 @@ class Builder:
         if unchanged is not None:
             unchanged.seconds = time.perf_counter() - started
             return unchanged
-        model = self.load_model(scan)
-        if not publish_with_errors and any(p.severity == "error" for p in model.problems):
-            return BuildReport(
-                articles=len(model.articles), files=model.files, problems=list(model.problems),
-                seconds=time.perf_counter() - started,
-            )
-        _refuse_dangerous_output(options)
-        plan = plan_site(model.articles, model.config, self.state.more_on, self._last_plan)
+        last = self._current_model_and_plan(inputs)
+        defer_search = search_mode == LATER or (search_mode == PAGES_FIRST and last is None)
+        if last is not None:
+            model, plan = last
+        else:
+            model = self.load_model(scan)
+            if not publish_with_errors and any(p.severity == "error" for p in model.problems):
+                return BuildReport(
+                    articles=len(model.articles), files=model.files, problems=list(model.problems),
+                    seconds=time.perf_counter() - started,
+                )
+            _refuse_dangerous_output(options)
+            plan = plan_site(model.articles, model.config, self.state.more_on, self._last_plan)
         statics = collect_static(options.site_dir)
         renderer, fingerprints = self._renderer(model, plan, statics)
         state = self.state
@@ -274,7 +285,7 @@ class Builder:
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only
             # Pagefind indexes while the pages render.
-            search = _SearchIndex(plan, model, state, out, scratch, not search_now, self._last_shards)
+            search = _SearchIndex(plan, model, state, out, scratch, defer_search, self._last_shards)
             new_pages, rendered = _write_pages(writer, plan, renderer, fingerprints, state, out, self._stage("Rendering pages"))
             _write_static(writer, plan, statics)
             search.write(writer)
@@ -296,7 +307,8 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._last_plan, self._last_fingerprints, self._last_shards = plan, fingerprints.memo(), search.shards
+        self._last_model, self._last_plan = model, plan
+        self._last_fingerprints, self._last_shards = fingerprints.memo(), search.shards
         self.search_pending = search.pending
         report = BuildReport(
             articles=len(model.articles),
@@ -349,6 +361,21 @@ class Builder:
         if not all(os.path.isfile(out / rel) for rel in last.outputs):
             return None
         return last.report()
+
+    def _current_model_and_plan(self, inputs: str) -> tuple[Model, SitePlan] | None:
+        """This Builder's last model and plan, when that build left search shards to index
+        (the preview serves pages first) and no input changed since: reading and planning again
+        would give the same ones. The build that indexes them then starts at rendering,
+        which finds every page current."""
+        last = self.last
+        if not (self.search_pending and self._last_is_ours and self._last_model is not None):
+            return None
+        if last is None or last.inputs != inputs or last.output_dir != str(self.options.output):
+            return None
+        now = self.options.now or datetime.now(timezone.utc)
+        if last.next_change is not None and now >= last.next_change:
+            return None  # a scheduled story is due: the model is not the same
+        return self._last_model, self._last_plan
 
     def _stage(self, name: str):
         return (lambda done, total: self.progress(name, done, total)) if self.progress else None

@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .builder import BuildOptions, Builder
+from .builder import NOW, PAGES_FIRST, BuildOptions, Builder
 from .config import ConfigError, load_config
 from .search import SEARCH_DIR
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
@@ -324,18 +324,18 @@ class Preview:
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good. Pages come
         first; a changed search shard is indexed by a second build right after (it takes
-        longest). That build also takes in any edit saved meanwhile, like any other."""
-        outcome = self._build(verb, search_now=self.state.root is None)
-        if outcome.ok and self.builder.search_pending:
-            outcome = self._build(verb, search_now=True)
+        longest). An edit saved meanwhile gets its pages first too: the index waits."""
+        outcome = self._build(verb, NOW if self.state.root is None else PAGES_FIRST)
+        while outcome.ok and self.builder.search_pending:
+            outcome = self._build(verb, PAGES_FIRST)  # indexes, unless yet another edit came first
         self.last_outcome = outcome
         return outcome
 
-    def _build(self, verb: str, search_now: bool) -> BuildOutcome:
+    def _build(self, verb: str, search: str) -> BuildOutcome:
         first = self.state.root is None
         # The first site is built even with invalid articles: better than none. Requests
         # are served from the last build until this one moves its files into place.
-        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search_now=search_now)
+        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search=search)
         report = outcome.report
         pages_changed = first or (report is not None and _pages_changed(report))
         if outcome.ok or (report is not None and first):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from site_builder import search
-from site_builder.builder import BuildOptions, Builder
+from site_builder.builder import LATER, PAGES_FIRST, BuildOptions, Builder
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
 
 
@@ -283,12 +283,41 @@ def test_the_preview_can_serve_pages_before_the_search_index_follows(tmp_path):
     builder = Builder(BuildOptions(site), cache="read")  # as serve keeps it
     builder.build()
     (site / "content/11.md").write_text(story(11, "Pages first, index next", topics=("Cloud", "AI"), day=12))
-    pages_first = builder.build(search_now=False)
+    pages_first = builder.build(search=LATER)
     assert builder.search_pending and pages_first.rendered > 0
     assert not [rel for rel in pages_first.write.written if rel.startswith("pagefind/")]
     index_next = builder.build()  # not skipped as "nothing changed": the index is stale
     assert not builder.search_pending and index_next.rendered == 0
     assert [rel for rel in index_next.write.written if rel.startswith("pagefind/")]
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_indexing_the_search_after_the_pages_reads_and_plans_nothing_again(tmp_path, monkeypatch):
+    """As the preview builds (PAGES_FIRST): an edit's pages first, then the index, from
+    that build's plan when no input changed since; an edit saved before the index was
+    built gets its pages first again."""
+    from site_builder import builder as builder_module
+
+    plans = []
+    real_plan_site = builder_module.plan_site
+    monkeypatch.setattr(builder_module, "plan_site", lambda *a, **k: plans.append(1) or real_plan_site(*a, **k))
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site), cache="read")
+    builder.build()
+    (site / "content/11.md").write_text(story(11, "Pages first", topics=("Cloud",), day=12))
+    assert builder.build(search=PAGES_FIRST).rendered > 0 and builder.search_pending
+    assert len(plans) == 2
+    assert builder.build(search=PAGES_FIRST).rendered == 0
+    assert len(plans) == 2 and not builder.search_pending
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+    planned = len(plans)  # the fresh build planned too
+    (site / "content/11.md").write_text(story(11, "Pages first, then an edit", topics=("Cloud",), day=12))
+    builder.build(search=PAGES_FIRST)
+    (site / "content/12.md").write_text(story(12, "Saved while the index was pending", day=13))
+    assert builder.build(search=PAGES_FIRST).rendered > 0 and builder.search_pending
+    assert builder.build(search=PAGES_FIRST).rendered == 0
+    assert len(plans) == planned + 2 and not builder.search_pending
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
