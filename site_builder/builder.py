@@ -295,7 +295,7 @@ class Builder:
             ours = self._last_is_ours and self.last is not None and self.last.output_dir == str(out)
             self._last_is_ours = False
             with commit_lock:
-                result = writer.commit(set(self.last.outputs) if ours else None)
+                result = writer.commit(self.last.outputs if ours else None)
         except BaseException:
             if search is not None:
                 search.close()

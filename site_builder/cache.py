@@ -153,7 +153,7 @@ class LastBuild:
     inputs: str
     next_change: datetime | None
     output_dir: str
-    outputs: list[str]
+    outputs: frozenset[str]  # every file of the output, relative to it
     counts: tuple[int, int, int]  # articles, files, pages
     problems: list[Problem]
     notes: list[str]
@@ -161,7 +161,7 @@ class LastBuild:
 
     @classmethod
     def of(cls, report, inputs: str, next_change, out: Path, outputs) -> LastBuild:
-        return cls(inputs, next_change, str(out), sorted(outputs),
+        return cls(inputs, next_change, str(out), frozenset(outputs),
                    (report.articles, report.files, report.pages), list(report.problems), list(report.notes))
 
     def report(self):
@@ -177,7 +177,7 @@ def save_last_build(site_dir: Path, last: LastBuild) -> None:
     data = {
         "key": list(last.key), "inputs": last.inputs, "output_dir": last.output_dir,
         "next_change": last.next_change.isoformat() if last.next_change else None,
-        "outputs": last.outputs, "counts": list(last.counts), "notes": last.notes,
+        "outputs": sorted(last.outputs), "counts": list(last.counts), "notes": last.notes,
         "problems": [[p.path, p.message, p.line, p.severity] for p in last.problems],
     }
     encoded = json.dumps(data).encode()
@@ -192,7 +192,7 @@ def load_last_build(site_dir: Path) -> LastBuild | None:
         return LastBuild(
             data["inputs"],
             datetime.fromisoformat(data["next_change"]) if data["next_change"] else None,
-            data["output_dir"], data["outputs"], tuple(data["counts"]),
+            data["output_dir"], frozenset(data["outputs"]), tuple(data["counts"]),
             [Problem(*p) for p in data["problems"]], data["notes"],
         )
     except Exception:  # missing, damaged or foreign: just do the build

@@ -286,7 +286,7 @@ class _Reuse:
 
     def page(self, page: Page) -> Page:
         old = self._pages.get(page.path)
-        return old if old is not None and old == page else page
+        return old if old is not None and (old is page or old == page) else page
 
 
 def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse) -> tuple[list[Page], dict[str, str]]:

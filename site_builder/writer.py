@@ -19,7 +19,7 @@ import functools
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,7 +124,7 @@ class SiteWriter:
         self.result.written.extend(written)
         self.result.unchanged += unchanged
 
-    def commit(self, existing: set[str] | None = None) -> WriteResult:
+    def commit(self, existing: AbstractSet[str] | None = None) -> WriteResult:
         """Move the staged files into place; every other file in the output is an orphan.
         existing: the output's files, when the caller knows them (it made them, in this
         process, in its last commit); else the output is listed (20,000 files take 0.1 s)."""
