@@ -15,6 +15,7 @@ from .models import Article, Provider
 from .slugs import slugify
 from .topics import (
     MoreOnMemo,
+    Topic,
     build_topics,
     group_by_month,
     group_by_provider,
@@ -124,6 +125,24 @@ class StoryKeys:
     order: tuple  # (timestamp, webUrl, source): the order in which permalink clashes are settled
     base_path: str  # its permalink, unless it clashes
     related_urls: tuple[str, ...]  # its related stories' normalized webUrls
+    grouping: tuple  # every field of it that Groups read
+
+
+@dataclass(frozen=True, slots=True)
+class Groups:
+    """The stories grouped by topic, provider and month, and the home page's strips.
+    The next plan takes them over when the stories are the same, in the same order, and
+    no changed story changed a field they read (StoryKeys.grouping). The lists may then
+    hold an older copy of a changed story: only its source is read from them."""
+
+    order: tuple[str, ...]  # the sources of the stories, newest first
+    settings: tuple  # (time zone, trending, top_stories)
+    topics: dict[str, Topic]
+    by_topic: dict[Topic, list[Article]]
+    providers: dict[str, tuple[str, list[Article]]]
+    months: dict[tuple[int, int], list[Article]]
+    trending: tuple[str, ...]  # sources
+    top_stories: tuple[str, ...]  # sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +152,7 @@ class PlanMemo:
     permalink: tuple  # (pattern, time zone): what base paths were made with
     stories: dict[str, StoryKeys]  # by source
     targets: dict[str, str]  # normalized webUrl of every story on the site -> its permalink
+    groups: Groups | None = None
 
 
 def home_path(number: int) -> str:
@@ -172,10 +192,9 @@ def plan_site(
     changed; `reuse` (its whole plan, kept in memory by serve) lets pages equal to one it
     had be that same object, whose fingerprint is then already known."""
     same = _Reuse(reuse)
-    topics = build_topics(articles)
-    by_topic = group_by_topic(articles, topics)
-    providers = group_by_provider(articles)
-    months = group_by_month(articles, config.tz)
+    keys, changed = _story_keys(articles, config, same.memo)
+    groups = _groups(articles, keys, changed, config, same.memo)
+    topics, by_topic, providers, months = groups.topics, groups.by_topic, groups.providers, groups.months
 
     topic_refs = {key: same.ref(TopicRef(t.name, f"/topics/{t.slug}/")) for key, t in topics.items()}
     source_refs = {domain: same.ref(SourceRef(name, domain, f"/sources/{domain}/")) for domain, (name, _) in providers.items()}
@@ -193,7 +212,6 @@ def plan_site(
 
     fixed = {"/404.html", "/search/", "/topics/", "/archive/", "/feed.xml", "/feed.json", "/sitemap.xml", "/robots.txt"}
     taken = fixed | {path for listing in listings for path in listing.paths(config.paginate)}
-    keys = _story_keys(articles, config, same.memo)
     paths = _article_paths(keys, config, taken)
 
     entries = tuple(
@@ -212,9 +230,7 @@ def plan_site(
         pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
     home = next(i for i, page in enumerate(pages) if page.path == "/")
     newest = articles[0].published if articles else None
-    # Trending ages are counted from the newest story, not the clock: the same files
-    # always build the same site, so a rebuild can skip what did not change.
-    pages[home] = _with_strips(pages[home], articles, config, newest, by_source)
+    pages[home] = _with_strips(pages[home], groups, by_source)
 
     topic_list = tuple(
         sorted(((topic_refs[t.key], len(by_topic[t])) for t in topics.values()), key=lambda p: p[0].name.casefold())
@@ -234,7 +250,7 @@ def plan_site(
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo,
-        PlanMemo(_permalink_settings(config), keys, targets),
+        PlanMemo(_permalink_settings(config), keys, targets, groups),
     )
 
 
@@ -256,7 +272,7 @@ class _Reuse:
         self._refs: dict = {}
         self._entries: dict[str, Entry] = {}
         self._pages: dict[str, Page] = {}
-        self.memo = PlanMemo((), {}, {})
+        self.memo = PlanMemo((), {}, {}, None)
         if plan is None:
             return
         self.memo = plan.memo or self.memo
@@ -351,15 +367,13 @@ def _paginated(listing: _Listing, entries: list[Entry], per_page: int) -> list[P
     return pages
 
 
-def _with_strips(page: Page, articles, config: SiteConfig, now, by_source) -> Page:
+def _with_strips(page: Page, groups: Groups, by_source) -> Page:
     """The first home page with its "Trending" and "Top stories" strips (either may be
     empty: off in site.toml, or no story has heat / quality)."""
-    hot = trending(articles, now, config.trending) if now else []
-    best = top_stories(articles, config.top_stories)
     context = {
         **page.context,
-        "trending": tuple(by_source[a.source] for a in hot),
-        "top_stories": tuple(by_source[a.source] for a in best),
+        "trending": tuple(map(by_source.__getitem__, groups.trending)),
+        "top_stories": tuple(map(by_source.__getitem__, groups.top_stories)),
     }
     return replace(page, context=context)
 
@@ -419,10 +433,11 @@ def _permalink_settings(config: SiteConfig) -> tuple:
     return config.permalink, config.timezone
 
 
-def _story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanMemo) -> dict[str, StoryKeys]:
-    """Each article's StoryKeys: the last plan's where it is the very same article."""
+def _story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanMemo) -> tuple[dict[str, StoryKeys], list[str]]:
+    """Each article's StoryKeys: the last plan's where it is the very same article. Also
+    returns the sources whose keys were made anew."""
     known = previous.stories if previous.permalink == _permalink_settings(config) else {}
-    keys = {}
+    keys, changed = {}, []
     for article in articles:
         story = known.get(article.source)
         if story is None or story.article is not article:
@@ -432,9 +447,30 @@ def _story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanM
                 (article.published.timestamp(), article.web_url, article.source),
                 _permalink(article, _slug(article), config),
                 tuple(normalize_url(r.url) for r in article.related),
+                (article.published, article.web_url, article.topics, article.provider, article.heat, article.quality),
             )
+            changed.append(article.source)
         keys[article.source] = story
-    return keys
+    return keys, changed
+
+
+def _groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: list[str], config: SiteConfig, previous: PlanMemo) -> Groups:
+    order = tuple(a.source for a in articles)
+    settings = (config.timezone, config.trending, config.top_stories)
+    old, before = previous.groups, previous.stories
+    if old is not None and old.settings == settings and old.order == order and all(
+        source in before and before[source].grouping == keys[source].grouping for source in changed
+    ):
+        return old
+    topics = build_topics(articles)
+    # Trending ages are counted from the newest story, not the clock: the same files
+    # always build the same site, so a rebuild can skip what did not change.
+    hot = trending(articles, articles[0].published, config.trending) if articles else []
+    return Groups(
+        order, settings, topics, group_by_topic(articles, topics), group_by_provider(articles),
+        group_by_month(articles, config.tz), tuple(a.source for a in hot),
+        tuple(a.source for a in top_stories(articles, config.top_stories)),
+    )
 
 
 def _slug(article: Article) -> str:

@@ -4,7 +4,9 @@ builds nothing", and a hypothesis state machine of random edits)."""
 
 from __future__ import annotations
 
+import json
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -24,12 +26,17 @@ def fresh_build(site: Path, out: Path) -> dict[str, bytes]:
     return tree_bytes(out)
 
 
-def story(n: int, title: str | None = None, topics=("AI",), day: int = 1, related: tuple[int, ...] = ()) -> str:
+def story(n: int, title: str | None = None, topics=("AI",), day: int = 1, related: tuple[int, ...] = (), ranks=None) -> str:
     """related: numbers of other stories, linked as they are written in the wild (one
-    with a fragment and an upper-case host): on the site while that story exists."""
+    with a fragment and an upper-case host): on the site while that story exists.
+    ranks: (quality, heat, provider number), which the home page's strips and the source
+    pages read."""
     links = [f'{{title: "Related {m}", webUrl: "https://{"EXAMPLE.com" if i % 2 else "example.com"}/{m}{"#top" if i % 2 else ""}"}}'
              for i, m in enumerate(related)]
     extra = {"related": "[" + ", ".join(links) + "]"} if links else {}
+    if ranks is not None:
+        quality, heat, provider = ranks
+        extra.update(quality=str(quality), heat=str(heat), provider=f"{{name: Wire {provider}, domain: wire{provider}.example}}")
     return article(title or f"Story number {n}", f"https://example.com/{n}", f"2024-05-{day:02d}T10:00:00Z", topics, **extra)
 
 
@@ -153,6 +160,7 @@ def test_an_interrupted_commit_is_finished_by_the_next_build(tmp_path, monkeypat
 TITLES = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(str.strip)
 TOPICS = st.lists(st.sampled_from(["AI", "ai", "Cloud", "C++", "C#", "Robotics", "Open Source"]), min_size=0, max_size=3)
 RELATED = st.lists(st.integers(0, 110), max_size=3)  # stories 0-11 exist at first; adds are 101 and up
+RANKS = st.none() | st.tuples(st.integers(0, 3), st.integers(-1, 40), st.integers(1, 2))
 
 
 class EditSession(RuleBasedStateMachine):
@@ -166,7 +174,9 @@ class EditSession(RuleBasedStateMachine):
         self.root = Path(tempfile.mkdtemp(prefix="sb-incremental-"))
         self.site = small_site(self.root, count=12)
         for n in range(12):  # every story's related links start out pointing at its neighbours
-            (self.site / f"content/{n:02d}.md").write_text(story(n, topics=("AI",), day=1 + n, related=(n + 1, (n + 5) % 12)))
+            (self.site / f"content/{n:02d}.md").write_text(
+                story(n, topics=("AI",), day=1 + n, related=(n + 1, (n + 5) % 12), ranks=(n % 4, 3 * n, 1 + n % 2))
+            )
         self.next_id = 100
         self.live = Builder(BuildOptions(self.site, self.root / "live"), cache="read")
 
@@ -177,11 +187,23 @@ class EditSession(RuleBasedStateMachine):
         return sorted((self.site / "content").glob("*.md"))
 
     @precondition(lambda self: self.articles())
-    @rule(data=st.data(), title=TITLES, topics=TOPICS, day=st.integers(1, 28), related=RELATED)
-    def edit(self, data, title, topics, day, related):
+    @rule(data=st.data(), title=TITLES, topics=TOPICS, day=st.integers(1, 28), related=RELATED, ranks=RANKS)
+    def edit(self, data, title, topics, day, related, ranks):
         path = data.draw(st.sampled_from(self.articles()))
         n = int(path.stem.split("-")[0]) if path.stem.split("-")[0].isdigit() else 0
-        path.write_text(story(n, title, tuple(topics), day, tuple(related)))
+        path.write_text(story(n, title, tuple(topics), day, tuple(related), ranks))
+
+    @precondition(lambda self: self.articles())
+    @rule(data=st.data(), topics=TOPICS, ranks=RANKS)
+    def retag(self, data, topics, ranks):
+        """Same title and date, so the story keeps its place and its page: only what the
+        groupings and strips read changes."""
+        path = data.draw(st.sampled_from(self.articles()))
+        n = int(path.stem.split("-")[0]) if path.stem.split("-")[0].isdigit() else 0
+        text = path.read_text()
+        day = int(re.search(r"publishedDateTime: \"2024-05-(\d\d)", text).group(1))
+        title = json.loads(re.search(r"^title: (.*)$", text, re.M).group(1))
+        path.write_text(story(n, title, tuple(topics), day, ranks=ranks))
 
     @rule(title=TITLES, topics=TOPICS, related=RELATED)
     def add(self, title, topics, related):
