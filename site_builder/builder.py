@@ -47,9 +47,8 @@ if TYPE_CHECKING:
 
 OUTPUT_DIR = "_site"
 SCRATCH = ".search-scratch"
-
-
 NOW, LATER, PAGES_FIRST = "now", "later", "pages first"  # Builder.build(search=...)
+
 
 @dataclass(frozen=True)
 class BuildOptions:

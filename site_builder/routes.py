@@ -249,9 +249,9 @@ def plan_site(
     pages = [same.page(page) for page in pages]
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
-    return SitePlan(tuple(pages), entries, topic_list, tuple(ref for ref, _ in busiest[:NAV_TOPICS]), SITE_FEEDS, more_memo,
-        PlanMemo(_permalink_settings(config), keys, targets, groups),
-    )
+    nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
+    memo = PlanMemo(_permalink_settings(config), keys, targets, groups)
+    return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
 
 def _source_of(article: Article, source_refs: dict[str, SourceRef], same: _Reuse) -> SourceRef | None:

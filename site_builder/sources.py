@@ -39,7 +39,7 @@ def scan_article_files(content_dir: Path) -> list[tuple[str, int, int]]:
                 try:
                     if entry.is_dir(follow_symlinks=False):  # as os.walk: no symlink loops
                         folders.append(entry.path)
-                    elif name.lower().endswith(ARTICLE_SUFFIXES):
+                    elif name.lower().endswith(ARTICLE_SUFFIXES) and entry.is_file():  # a link to a file counts
                         stat = entry.stat()
                         found.append((entry.path, stat.st_size, stat.st_mtime_ns))
                 except OSError:

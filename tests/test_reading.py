@@ -114,6 +114,20 @@ def test_hidden_and_editor_files_are_not_articles_but_subfolders_are(tmp_path, r
     assert set(home_entries(site)) == {"Nested"}
 
 
+def test_a_linked_article_file_is_read_and_a_linked_folder_is_not_walked(tmp_path, run):
+    """As os.walk would: a symlink to a file counts, one to a folder (even one named
+    like an article, even a loop back up) is neither read nor walked."""
+    outside = make_site(tmp_path / "elsewhere", {"kept.md": article("Linked file", "https://example.com/l"),
+                                                 "folder/inside.md": article("Behind a link", "https://example.com/b")})
+    site = make_site(tmp_path / "site", {"content/own.md": article("Own", "https://example.com/o")})
+    (site / "content/kept.md").symlink_to(outside / "kept.md")
+    (site / "content/linked.md").symlink_to(outside / "folder", target_is_directory=True)
+    (site / "content/loop").symlink_to(site / "content", target_is_directory=True)
+    result = run("build", site)
+    assert result.code == 0, result.err
+    assert set(home_entries(BuiltSite(site / "_site"))) == {"Own", "Linked file"}
+
+
 def test_bom_and_crlf_files_build(tmp_path, run):
     text = article("Windows file", "https://example.com/w").replace("\n", "\r\n")
     result, site = build_one(tmp_path, run, {"content/w.md": b"\xef\xbb\xbf" + text.encode()})
