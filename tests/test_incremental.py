@@ -343,6 +343,36 @@ def test_indexing_the_search_after_the_pages_reads_and_plans_nothing_again(tmp_p
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
+def test_the_snapshot_is_pickled_in_chunks_and_one_cut_short_is_not_used(tmp_path, monkeypatch):
+    """Each chunk's pickler memo is dropped before the next (one memo for 100,000
+    articles was the build's peak memory); what is read back is the whole state or none."""
+    from site_builder import cache
+
+    monkeypatch.setattr(cache, "FILES_PER_CHUNK", 7)
+    site = small_site(tmp_path)  # 30 articles
+    builder = Builder(BuildOptions(site))
+    builder.build()
+    snapshot = site / CACHE_DIR / CACHE_FILE
+    pickles = []
+    with open(snapshot, "rb") as handle:
+        while True:
+            try:
+                pickles.append(pickle.load(handle))
+            except EOFError:
+                break
+    assert pickles[0].files == {} and pickles[-1] is None
+    assert [len(chunk) for chunk in pickles[1:-1]] == [7, 7, 7, 7, 2]
+
+    loaded = cache.load_state(site, builder.state.key)
+    assert {rel: (c.digest, c.result.article) for rel, c in loaded.files.items()} == {
+        rel: (c.digest, c.result.article) for rel, c in builder.state.files.items()
+    }
+    assert loaded.pages == builder.state.pages and loaded.more_on == builder.state.more_on
+
+    snapshot.write_bytes(snapshot.read_bytes()[: snapshot.stat().st_size * 2 // 3])
+    assert cache.load_state(site, builder.state.key).files == {}
+
+
 def test_small_changes_are_saved_as_a_delta_beside_the_snapshot(tmp_path):
     from site_builder.cache import DELTA_FILE
 
