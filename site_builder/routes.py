@@ -60,9 +60,11 @@ class RelatedLink:
     published: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Entry:
-    """An article as every page shows it: the article plus the links decided for it."""
+    """An article as every page shows it: the article plus the links decided for it.
+    Compared by identity: _Reuse hands out the same Entry for the very same article, and
+    two stories equal by value may still print differently (12:00+02:00 is 10:00Z)."""
 
     article: Article
     path: str
