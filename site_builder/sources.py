@@ -57,12 +57,13 @@ def theme_files(folder: Path) -> list[tuple[str, str]]:
     """(path relative to folder as "a/b.css", full path) of every template or static file
     below folder, sorted; none when it is missing. Editors' swap and backup files and
     dotfiles are skipped, as in content/: a build never reads them, so they must not
-    count as a change either (a vim swap file would otherwise re-render every page)."""
+    count as a change either (a vim swap file would otherwise re-render every page).
+    Only regular files (or links to them): a link to nothing or a named pipe is no file."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = [d for d in dirs if not is_ignored_name(d)]
         for name in names:
-            if not is_ignored_name(name):
-                path = os.path.join(root, name)
+            path = os.path.join(root, name)
+            if not is_ignored_name(name) and os.path.isfile(path):
                 found.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
     return sorted(found)

@@ -5,6 +5,7 @@ builds nothing", and a hypothesis state machine of random edits)."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import re
 import shutil
@@ -419,6 +420,19 @@ def test_a_site_wide_name_change_reaches_the_search_records_of_unchanged_stories
         (site / f"content/{n:02d}.md").write_text(story(n, topics=("ROBOTICS",), day=1 + n % 28))
     Builder(BuildOptions(site)).build()
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_a_dangling_link_or_a_pipe_in_static_is_not_a_file_to_copy(tmp_path, run):
+    """Only regular files (or links to them) are theme files: a build neither stops on a
+    link to nothing nor waits forever on a named pipe."""
+    site = small_site(tmp_path)
+    make_site(site, {"static/kept.css": "a{}"})
+    (site / "static/gone.css").symlink_to(site / "nowhere.css")
+    os.mkfifo(site / "static/pipe.css")
+    result = run("build", site)
+    assert result.code == 0, result.err
+    assert (site / "_site/kept.css").is_file()
+    assert not (site / "_site/gone.css").exists() and not (site / "_site/pipe.css").exists()
 
 
 def test_editor_swap_and_backup_files_in_templates_and_static_change_nothing(tmp_path):
