@@ -287,6 +287,9 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+PAGES_FIRST_ROUNDS = 3  # edits served ahead of a pending search index, at most, in a row
+
+
 class Preview:
     """`serve`: build, serve, watch, rebuild, reload. `start()` returns once the site is served."""
 
@@ -324,10 +327,13 @@ class Preview:
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good. Pages come
         first; a changed search shard is indexed by a second build right after (it takes
-        longest). An edit saved meanwhile gets its pages first too: the index waits."""
+        longest). An edit saved meanwhile gets its pages first too: the index waits, but
+        not for ever (a program writing into content/ without pause)."""
         outcome = self._build(verb, NOW if self.state.root is None else PAGES_FIRST)
+        rounds = 0
         while outcome.ok and self.builder.search_pending:
-            outcome = self._build(verb, PAGES_FIRST)  # indexes, unless yet another edit came first
+            rounds += 1  # each round indexes, unless yet another edit came first
+            outcome = self._build(verb, PAGES_FIRST if rounds < PAGES_FIRST_ROUNDS else NOW)
         self.last_outcome = outcome
         return outcome
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import mf2py
 import pytest
-from conftest import REPO, article, atomic_save, make_site, wait_until
+from conftest import PINNED_NOW, REPO, article, atomic_save, make_site, wait_until
 
 from site_builder import watch
 from site_builder.server import LIVERELOAD
@@ -381,3 +381,29 @@ def test_a_site_that_cannot_build_yet_is_served_once_it_can(tmp_path, start_prev
     make_site(site, {"content/story.md": article()})
     wait_until(shows(preview, STORY, "A story"), what="the first good build")
     assert json.loads(fetch(preview, f"/{LIVERELOAD}.json")[2])["ok"]  # what that first page listens to
+
+
+def test_a_stream_of_edits_delays_the_search_index_a_few_rounds_only(newsroom):
+    """Each edit saved while the preview builds gets its pages first; after
+    PAGES_FIRST_ROUNDS such rounds in a row the index is built all the same."""
+    from site_builder.builder import NOW, PAGES_FIRST, BuildOptions
+    from site_builder.server import PAGES_FIRST_ROUNDS, Preview
+
+    preview = Preview(BuildOptions(newsroom, now=PINNED_NOW), port=0)  # not started: no watcher
+    try:
+        preview.rebuild("Built")
+        real_build, modes = preview.builder.build, []
+
+        def build_while_someone_edits(**options):
+            modes.append(options["search"])
+            assert len(modes) < 10, "the index waited for ever"  # fails the build, ends the loop
+            story = newsroom / "content/story.md"
+            story.write_text(article(title=f"A story, edit {len(modes)}", topics=("AI",)))
+            return real_build(**options)
+
+        preview.builder.build = build_while_someone_edits
+        outcome = preview.rebuild()
+        assert outcome.ok and not preview.builder.search_pending
+        assert modes == [PAGES_FIRST] * PAGES_FIRST_ROUNDS + [NOW]
+    finally:
+        preview.stop()
