@@ -86,7 +86,7 @@ class Fingerprinter:
             for key in sorted(value):
                 parts.append(key)
                 self._add(parts, value[key])
-        elif kind is str:
+        elif kind is str or kind is int or kind is bool or value is None:
             parts.append(repr(value))
         elif isinstance(value, (tuple, list)):
             parts.append("(")
@@ -109,18 +109,14 @@ class Fingerprinter:
         elif kind is Pagination:
             parts.append(f"P{value.number}/{value.total}/{value.count}")
             self._add(parts, value.items)
-        elif kind is str or kind is int or kind is bool or value is None:
-            parts.append(repr(value))
         elif kind in LEAVES:
             parts.append(self._leaf(value))
         elif isinstance(value, Article):
             parts.append("A" + self._articles[value.source])
         elif isinstance(value, (str, int, float, bool, datetime)):
             parts.append(repr(value))
-        elif isinstance(value, (dict, Mapping)):  # a dict answers before the slow ABC check
-            for key in sorted(value):
-                parts.append(key)
-                self._add(parts, value[key])
+        elif isinstance(value, Mapping):  # another kind of mapping: as the dict it holds
+            self._add(parts, dict(value))
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             parts.append(type(value).__name__)
             for f in dataclasses.fields(value):

@@ -104,7 +104,7 @@ class Renderer:
         """The absolute URL of a site path; None without a base_url to anchor it."""
         if self._origin is None:
             return None
-        return self._origin + self._base_path + path.lstrip("/")
+        return self._origin + self.url_for(path)
 
     def feed_link(self, path: str) -> str:
         """Feeds are read away from the site: absolute URLs where we can make them."""

@@ -127,14 +127,13 @@ class StoryKeys:
     order: tuple  # (timestamp, webUrl, source): the order in which permalink clashes are settled
     base_path: str  # its permalink, unless it clashes
     related_urls: tuple[str, ...]  # its related stories' normalized webUrls
-    grouping: tuple  # every field of it that Groups read
 
 
 @dataclass(frozen=True, slots=True)
 class Groups:
     """The stories grouped by topic, provider and month, and the home page's strips.
     The next plan takes them over when the stories are the same, in the same order, and
-    no changed story changed a field they read (StoryKeys.grouping). The lists may then
+    no changed story changed a field they read (_grouping). The lists may then
     hold an older copy of a changed story: only its source is read from them."""
 
     order: tuple[str, ...]  # the sources of the stories, newest first
@@ -309,11 +308,9 @@ class _Reuse:
 
 def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse) -> tuple[list[Page], dict[str, str]]:
     """The story pages, and the permalink of every story by its normalized webUrl."""
-    on_site = {k.url: k.article for k in keys.values()}
-    targets = {url: paths[a.source] for url, a in on_site.items()}
+    targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
-    moved = {url for url, _ in same.memo.targets.items() ^ targets.items()}
-    known_keys = same.memo.stories
+    moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
     pages = []
     for entry in entries:
         article = entry.article
@@ -321,10 +318,10 @@ def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, 
         others = tuple(map(by_source.__getitem__, more[source]))
         story = keys[source]
         old = same.article_page(entry)
-        if old is not None and known_keys.get(source) is story and moved.isdisjoint(story.related_urls):
+        if old is not None and moved.isdisjoint(story.related_urls):
             related = old.context["related"]  # the same article, each link to the same place
         else:
-            related = tuple(_related_link(r, url, on_site, paths) for r, url in zip(article.related, story.related_urls))
+            related = tuple(_related_link(r, targets.get(url)) for r, url in zip(article.related, story.related_urls))
         if old is not None and old.context["more"] == others and old.context["related"] == related:
             pages.append(old)
             continue
@@ -449,11 +446,15 @@ def _story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanM
                 (article.published.timestamp(), article.web_url, article.source),
                 _permalink(article, _slug(article), config),
                 tuple(normalize_url(r.url) for r in article.related),
-                (article.published, article.web_url, article.topics, article.provider, article.heat, article.quality),
             )
             changed.append(article.source)
         keys[article.source] = story
     return keys, changed
+
+
+def _grouping(article: Article) -> tuple:
+    """Every field of a story that Groups read."""
+    return article.published, article.web_url, article.topics, article.provider, article.heat, article.quality
 
 
 def _groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: list[str], config: SiteConfig, previous: PlanMemo) -> Groups:
@@ -461,7 +462,7 @@ def _groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: li
     settings = (config.timezone, config.trending, config.top_stories)
     old, before = previous.groups, previous.stories
     if old is not None and old.settings == settings and old.order == order and all(
-        source in before and before[source].grouping == keys[source].grouping for source in changed
+        source in before and _grouping(before[source].article) == _grouping(keys[source].article) for source in changed
     ):
         return old
     topics = build_topics(articles)
@@ -498,10 +499,10 @@ def _article_paths(keys: dict[str, StoryKeys], config: SiteConfig, taken: set[st
     return paths
 
 
-def _related_link(story, normalized_url: str, on_site: dict, paths: dict[str, str]) -> RelatedLink:
-    ours = on_site.get(normalized_url)
-    if ours is not None:
-        return RelatedLink(story.title, paths[ours.source], True, story.provider, story.published)
+def _related_link(story, permalink: str | None) -> RelatedLink:
+    """permalink: ours, when the story is on this site."""
+    if permalink is not None:
+        return RelatedLink(story.title, permalink, True, story.provider, story.published)
     return RelatedLink(story.title, story.url, False, story.provider, story.published)
 
 

@@ -142,7 +142,9 @@ _STOP_WORDS = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=1 << 16)  # a long-lived preview computes the same titles' words each build
+# A long-lived preview computes the same titles' words each build, in the same order: the
+# cache must hold every title of a large site, or it evicts each one just before its turn.
+@functools.lru_cache(maxsize=1 << 18)
 def title_words(title: str) -> frozenset[str]:
     """A title's significant words: case-folded, three letters or more (or with a digit:
     "5g", "m3"), no stop words."""
@@ -333,10 +335,6 @@ def top_stories(articles: Iterable[Article], limit: int) -> list[Article]:
     """The `limit` stories with the highest `quality`; ties: newest first."""
     scored = (a for a in articles if a.quality is not None)
     return heapq.nsmallest(limit, scored, key=lambda a: (-a.quality, newest_first_key(a)))
-
-
-def by_url(articles: Iterable[Article]) -> dict[str, Article]:
-    return {normalize_url(a.web_url): a for a in articles}
 
 
 
