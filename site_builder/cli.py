@@ -127,14 +127,6 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted; the previous site was left as it was.", file=sys.stderr)
         return 130
-    except Exception as exc:
-        # Looked up only now: by the time a template can fail, Jinja is loaded anyway, and
-        # a `build` with nothing to render never loads it.
-        from .render import RenderError
-
-        if isinstance(exc, RenderError):
-            return _not_published(exc)
-        raise
 
 
 def _not_published(exc: Exception) -> int:

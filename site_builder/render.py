@@ -16,9 +16,10 @@ from .config import SiteConfig
 from .markup import rebase_links
 from .routes import ATOM, JSON_FEED, SITEMAP, Page, SitePlan
 from .search import shard_count, shard_folder
+from .writer import WriteError
 
 
-class RenderError(Exception):
+class RenderError(WriteError):
     """A template failed; the message names the template, line and page."""
 
 

@@ -35,7 +35,6 @@ from watchdog.observers.polling import PollingObserver
 from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError
 from .sources import is_ignored_name
-from .render import RenderError
 from .routes import PlanError
 from .writer import STAGING_SUFFIX, WriteError
 
@@ -49,7 +48,7 @@ _CHANGE_EVENTS = [
     DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
 ]
 _CHANGE_TYPES = {cls.event_type for cls in _CHANGE_EVENTS}
-_BUILD_ERRORS = (ConfigError, PlanError, RenderError, WriteError)
+_BUILD_ERRORS = (ConfigError, PlanError, WriteError)  # RenderError and SearchError are WriteErrors
 
 
 class WatchError(Exception):

@@ -28,7 +28,8 @@ JOURNAL = ".site-builder-journal.json"
 
 
 class WriteError(Exception):
-    pass
+    """The new site could not be written (a page failed to render, a file could not be
+    staged or indexed); the previous site is left as it was."""
 
 
 @dataclass
