@@ -177,7 +177,7 @@ class Builder:
         were taken before any byte is read, so a file changed meanwhile is read again by
         the next build, never cached under its new stamp with its old content."""
         current: dict[str, CachedFile] = {}
-        to_parse: list[tuple[str, str, int, int]] = []
+        to_parse: list[tuple[str, str, int, int, bytes | None]] = []
         content_prefix = len(str(content_dir))
         for path, size, mtime_ns in scan:
             # Found by walking content_dir, so the path starts with it: no Path.relative_to.
@@ -186,27 +186,29 @@ class Builder:
             if cached and cached.size == size and cached.mtime_ns == mtime_ns:
                 current[rel] = cached
                 continue
+            raw = None
             if cached:  # touched: the same bytes (a `git checkout`, a save without edits) keep it
                 try:
                     with open(path, "rb") as handle:
-                        digest = file_digest(handle.read())
+                        raw = handle.read()
                 except OSError:
-                    digest = ""  # unreadable or gone: the reader says why
-                if digest and cached.digest == digest:
-                    current[rel] = CachedFile(size, mtime_ns, digest, cached.result)
+                    pass  # unreadable or gone: the reader says why
+                if raw is not None and cached.digest == file_digest(raw):
+                    current[rel] = CachedFile(size, mtime_ns, cached.digest, cached.result)
                     continue
-            to_parse.append((path, rel, size, mtime_ns))
+            to_parse.append((path, rel, size, mtime_ns, raw))
         # Imported here: YAML, Markdown and nh3 load only when some file must be parsed.
         from .content import parse_article, read_article
 
         tz = config.tz
 
         def parse(items):
-            # Each file is read once, here: its digest (the cache's key) and its article.
+            # Each file is read once, above (a touched file, to compare) or here: its digest
+            # (the cache's key) and its article come from the same bytes.
             parsed = []
-            for path, rel, size, mtime_ns in items:
+            for path, rel, size, mtime_ns, raw in items:
                 try:
-                    raw = Path(path).read_bytes()
+                    raw = Path(path).read_bytes() if raw is None else raw
                 except OSError:
                     parsed.append((rel, CachedFile(size, mtime_ns, "", read_article(Path(path), rel, tz))))
                     continue
@@ -350,31 +352,29 @@ class Builder:
             return None
         if self.last is None:
             self.last = load_last_build(self.options.site_dir)
-        last = self.last
-        if last is None or last.inputs != inputs or last.output_dir != str(self.options.output):
-            return None
-        now = self.options.now or datetime.now(timezone.utc)
-        if last.next_change is not None and now >= last.next_change:
+        if not self._last_build_is_current(inputs):
             return None
         out = self.options.output
-        if not all(os.path.isfile(out / rel) for rel in last.outputs):
+        if not all(os.path.isfile(out / rel) for rel in self.last.outputs):
             return None
-        return last.report()
+        return self.last.report()
 
     def _current_model_and_plan(self, inputs: str) -> tuple[Model, SitePlan] | None:
         """This Builder's last model and plan, when that build left search shards to index
         (the preview serves pages first) and no input changed since: reading and planning again
         would give the same ones. The build that indexes them then starts at rendering,
         which finds every page current."""
+        if self.search_pending and self._last_is_ours and self._last_build_is_current(inputs):
+            return self._last_model, self._last_plan  # both set by the commit that set _last_is_ours
+        return None
+
+    def _last_build_is_current(self, inputs: str) -> bool:
+        """The last build read these inputs, wrote this output, and no scheduled story has
+        come due since (the model would not be the same)."""
         last = self.last
-        if not (self.search_pending and self._last_is_ours and self._last_model is not None):
-            return None
         if last is None or last.inputs != inputs or last.output_dir != str(self.options.output):
-            return None
-        now = self.options.now or datetime.now(timezone.utc)
-        if last.next_change is not None and now >= last.next_change:
-            return None  # a scheduled story is due: the model is not the same
-        return self._last_model, self._last_plan
+            return False
+        return last.next_change is None or (self.options.now or datetime.now(timezone.utc)) < last.next_change
 
     def _stage(self, name: str):
         return (lambda done, total: self.progress(name, done, total)) if self.progress else None
@@ -420,12 +420,7 @@ def scan_inputs(options: BuildOptions) -> tuple[str, list[tuple[str, int, int]]]
     articles = scan_article_files(site / "content")
     parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output), articles]
     for folder in (site / "templates", site / "static", theme / "templates", theme / "static"):
-        for _, path in theme_files(folder):
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            parts.append((path, stat.st_size, stat.st_mtime_ns))
+        parts += [(path, file_stamp(path)) for _, path in theme_files(folder)]
     try:
         parts.append((site / CONFIG_FILE).read_bytes())
     except OSError:

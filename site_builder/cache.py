@@ -110,10 +110,7 @@ def save_state(site_dir: Path, state: BuildState, changed: set[str]) -> None:
         return
     state.base_id, state.since_base = os.urandom(8).hex(), set()
     _save(site_dir, CACHE_FILE, lambda handle: _write_snapshot(handle, state))
-    try:
-        (site_dir / CACHE_DIR / DELTA_FILE).unlink()
-    except OSError:
-        pass  # none yet; a leftover would not match the new snapshot's id anyway
+    _remove(site_dir / CACHE_DIR / DELTA_FILE)  # none yet, or a leftover: it would not match the new snapshot's id anyway
 
 
 def _write_snapshot(handle: BinaryIO, state: BuildState) -> None:
