@@ -305,7 +305,7 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
         finally:
             change.restore()
         report(label, f"one edit {i + 1}/{repeat}", edit.runs[-1])
-    warm = warm_edits(site, bench.out, change, repeat, label)
+    warm = warm_edits(site, bench, change, repeat, label)
     like_hugo = Scenario()
     settings = site / "site.toml"
     original = settings.read_bytes()
@@ -320,12 +320,12 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
     return OurResult(cold, noop, edit, html_files, files, like_hugo, warm)
 
 
-def warm_edits(site: Path, out: Path, change: TitleEdit, repeat: int, label: str) -> list[float]:
+def warm_edits(site: Path, bench: SiteBuilderBench, change: TitleEdit, repeat: int, label: str) -> list[float]:
     """The same title edit, built by one long-lived Builder, as `serve` and `build --watch`
     keep one: its state, last plan and fingerprints are in memory. Run in a child process
     (this script with --warm-edit); the first edit there warms it up and is not counted."""
-    cmd = [sys.executable, __file__, "--warm-edit", str(site), str(out), str(change.path), str(repeat)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [sys.executable, __file__, "--warm-edit", str(site), str(bench.out), str(change.path), change.title, str(repeat)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=bench.env)
     if done.returncode != 0:
         raise BenchError(f"warm edits of {site} failed:\n{done.stderr[-3000:]}")
     seconds = json.loads(done.stdout.strip().splitlines()[-1])
@@ -334,11 +334,12 @@ def warm_edits(site: Path, out: Path, change: TitleEdit, repeat: int, label: str
     return seconds
 
 
-def run_warm_edits(site: Path, out: Path, path: Path, repeat: int) -> None:
-    """--warm-edit: prints a JSON list of seconds, one per measured edit."""
+def run_warm_edits(site: Path, out: Path, path: Path, title: str, repeat: int) -> None:
+    """--warm-edit: prints a JSON list of seconds, one per measured edit. The output and
+    the cache it leaves behind are not used again (the next scenario starts cold)."""
     from site_builder.builder import Builder, BuildOptions
 
-    change = TitleEdit(path, path.read_bytes(), read_article(path, path.name, dt.timezone.utc).article.title)
+    change = TitleEdit(path, path.read_bytes(), title)
     builder = Builder(BuildOptions(site, out), cache="read")
     seconds = []
     for i in range(repeat + 1):
@@ -353,7 +354,6 @@ def run_warm_edits(site: Path, out: Path, path: Path, repeat: int) -> None:
             raise SystemExit(f"warm edit {i + 1}: {report.summary()}")
         if i:  # the first one loads the state from SITE/.cache
             seconds.append(elapsed)
-    builder.build()  # back to the original title, as the other scenarios expect
     print(json.dumps(seconds))
 
 
@@ -708,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--warm-edit"]:
-        site_arg, out_arg, path_arg, repeat_arg = sys.argv[2:6]
-        run_warm_edits(Path(site_arg), Path(out_arg), Path(path_arg), int(repeat_arg))
+        site_arg, out_arg, path_arg, title_arg, repeat_arg = sys.argv[2:7]
+        run_warm_edits(Path(site_arg), Path(out_arg), Path(path_arg), title_arg, int(repeat_arg))
         sys.exit(0)
     sys.exit(main())
