@@ -79,8 +79,7 @@ class SearchIndexJob:
         self._process = None
         if not entries:
             return  # Pagefind refuses to build an empty index: a new site has none yet
-        # Records live in memory-backed storage where there is one: thousands of tiny files.
-        scratch = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+        scratch = records_folder()
         _remove_abandoned_records(scratch)
         self._temp = tempfile.TemporaryDirectory(prefix=f"{RECORDS_PREFIX}{os.getpid()}-", dir=scratch)
         records = Path(self._temp.name) / "records"
@@ -119,6 +118,12 @@ class SearchIndexJob:
         if self._temp is not None:
             self._temp.cleanup()
             self._temp = None
+
+
+def records_folder() -> str:
+    """Where the records are written: memory-backed storage where there is one
+    (thousands of tiny files), else the temporary folder."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
 
 
 def _remove_abandoned_records(scratch: str) -> None:

@@ -10,14 +10,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import corpus
 import lxml.html
 import pytest
-from conftest import REPO, BuiltSite, article, make_site, prop, secured_tokens, text_of, tree_bytes
+from conftest import EXAMPLE_RECORD, REPO, BuiltSite, article, make_site, prop, secured_tokens, text_of, tree_bytes
 from htmlcheck import body_urls, executable_in_site, executable_parts
 
 from site_builder.render import jsonld
@@ -325,8 +324,7 @@ def test_jsonld_filter_cannot_break_out_of_its_script():
 
 
 def test_secured_never_appears_in_output(run, tmp_path):
-    real = REPO / "tests" / "fixtures" / "real_record.txt"
-    record, [secret] = real.read_text(), secured_tokens(real)
+    record, [secret] = EXAMPLE_RECORD.read_text(), secured_tokens(EXAMPLE_RECORD)
     site = make_site(tmp_path, {"content/real.txt": record.replace("published: false", "published: true")})
     assert build(run, site).code == 0
     for path in (site / "_site").rglob("*"):
@@ -405,10 +403,10 @@ def test_search_records_of_a_killed_build_are_removed_by_the_next_build(run, tmp
     from site_builder import search
 
     monkeypatch.setattr(search, "_swept", set())  # the build below runs in this test process: a new one, as a user's would
-    scratch = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    scratch = Path(search.records_folder())
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    abandoned = scratch / f"site-builder-search-{int(dead.stdout)}-test"
-    alive = scratch / f"site-builder-search-{os.getpid()}-test"  # a build still running: kept
+    abandoned = scratch / f"{search.RECORDS_PREFIX}{int(dead.stdout)}-test"
+    alive = scratch / f"{search.RECORDS_PREFIX}{os.getpid()}-test"  # a build still running: kept
     for folder in (abandoned, alive):
         (folder / "records").mkdir(parents=True, exist_ok=True)
     try:
