@@ -50,8 +50,11 @@ _NORMAL_URL = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?/[^#?\s]*(?:\?[^#\s]+
 
 def normalize_url(url: str) -> str:
     """The identity of a story's URL: scheme and host are case-insensitive, fragments ignored."""
-    if _NORMAL_URL.match(url):
-        return url
+    return url if _NORMAL_URL.match(url) else normalize_url_fully(url)
+
+
+def normalize_url_fully(url: str) -> str:
+    """normalize_url through urllib, for any URL: what the fast path must agree with."""
     parts = urlsplit(url.strip())
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query, ""))
 

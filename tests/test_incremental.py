@@ -4,10 +4,8 @@ builds nothing", and a hypothesis state machine of random edits)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
-import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from site_builder import search
 from site_builder.builder import LATER, PAGES_FIRST, BuildOptions, Builder
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
+from site_builder.yamlfm import split_and_parse
 
 
 def fresh_build(site: Path, out: Path) -> dict[str, bytes]:
@@ -187,12 +186,17 @@ class EditSession(RuleBasedStateMachine):
     def articles(self) -> list[Path]:
         return sorted((self.site / "content").glob("*.md"))
 
+    @staticmethod
+    def number(path: Path) -> int:
+        """The story number in its file name (renamed files keep it as a prefix)."""
+        first = path.stem.split("-")[0]
+        return int(first) if first.isdigit() else 0
+
     @precondition(lambda self: self.articles())
     @rule(data=st.data(), title=TITLES, topics=TOPICS, day=st.integers(1, 28), related=RELATED, ranks=RANKS)
     def edit(self, data, title, topics, day, related, ranks):
         path = data.draw(st.sampled_from(self.articles()))
-        n = int(path.stem.split("-")[0]) if path.stem.split("-")[0].isdigit() else 0
-        path.write_text(story(n, title, tuple(topics), day, tuple(related), ranks))
+        path.write_text(story(self.number(path), title, tuple(topics), day, tuple(related), ranks))
 
     @precondition(lambda self: self.articles())
     @rule(data=st.data(), topics=TOPICS, ranks=RANKS)
@@ -200,11 +204,9 @@ class EditSession(RuleBasedStateMachine):
         """Same title and date, so the story keeps its place and its page: only what the
         groupings and strips read changes."""
         path = data.draw(st.sampled_from(self.articles()))
-        n = int(path.stem.split("-")[0]) if path.stem.split("-")[0].isdigit() else 0
-        text = path.read_text()
-        day = int(re.search(r"publishedDateTime: \"2024-05-(\d\d)", text).group(1))
-        title = json.loads(re.search(r"^title: (.*)$", text, re.M).group(1))
-        path.write_text(story(n, title, tuple(topics), day, ranks=ranks))
+        written = split_and_parse(path.read_text()).data
+        day = int(written["publishedDateTime"][8:10])  # 2024-05-DD...
+        path.write_text(story(self.number(path), written["title"], tuple(topics), day, ranks=ranks))
 
     @rule(title=TITLES, topics=TOPICS, related=RELATED)
     def add(self, title, topics, related):

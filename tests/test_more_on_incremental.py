@@ -45,8 +45,7 @@ def _article(n: int, words: list[str], topic_names: list[str], hours: int) -> Ar
 def _more_on(articles: list[Article], previous):
     ordered = newest_first(articles)
     found = build_topics(ordered)
-    result, memo = more_on_with_memo(ordered, group_by_topic(ordered, found), found, previous)
-    return result, memo
+    return more_on_with_memo(ordered, group_by_topic(ordered, found), found, previous)
 
 
 def _apply(stories: dict[str, Article], change, counter: list[int]) -> None:
