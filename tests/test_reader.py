@@ -7,9 +7,11 @@ Screenshots go to test-artifacts/. Skipped locally without Chromium; fails in CI
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from conftest import ARTIFACTS, PINNED_NOW, make_site, need, secured_tokens
@@ -40,18 +42,24 @@ def site(tmp_path_factory):
     return root, plan_site(model.articles, model.config)
 
 
+@contextlib.contextmanager
+def served(output: Path):
+    """A built site served as GitHub Pages serves it, under the base path: its origin."""
+    state = LiveState()
+    state.publish(output, BASE, [])
+    server = bind_server("127.0.0.1", 0, state, live_reload=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def origin(site):
-    """The built site served as GitHub Pages serves it, under the base path."""
-    root, _ = site
-    state = LiveState()
-    state.publish(root / "_site", BASE, [])
-    server = bind_server("127.0.0.1", 0, state, live_reload=False)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    server.server_close()
+    with served(site[0] / "_site") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -289,24 +297,15 @@ def test_search_on_a_site_with_no_stories_says_so_without_a_page_error(tmp_path,
     root = make_site(tmp_path / "empty", {"site.toml": f'base_url = "https://example.org{BASE}"\n'})
     (root / "content").mkdir(exist_ok=True)
     assert not build(BuildOptions(root, now=PINNED_NOW)).errors
-    state = LiveState()
-    state.publish(root / "_site", BASE, [])
-    server = bind_server("127.0.0.1", 0, state, live_reload=False)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        origin = f"http://127.0.0.1:{server.port}"
+    with served(root / "_site") as origin:
         context = browser.new_context()
         watched = Watched(context, origin)
         page = watched.open(origin + BASE)
         with page.expect_response(lambda response: response.url.endswith("/pagefind/pagefind.js")) as fetched:
             page.locator("#site-search-q").focus()  # focus alone starts loading the index
         assert fetched.value.status == 404
-        page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # let the failed import settle
+        page.keyboard.type("chip")
+        page.get_by_text("Search is not available yet").first.wait_for()  # the failed load was handled
         # The missing bundle is a 404 the browser logs; nothing may be left uncaught.
         assert [e for e in watched.errors if "Failed to load resource" not in e] == []
-        page.keyboard.type("chip")
-        page.get_by_text("Search is not available yet").first.wait_for()
         context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
