@@ -37,11 +37,35 @@ class _Scanner(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")
-            if name in URL_ATTRIBUTES and value is not None:
-                urls = [part.split()[0] for part in value.split(",") if part.split()] if name == "srcset" else [value]
-                for url in urls:
-                    if scheme_of(url) not in SAFE_SCHEMES:
-                        self.found.append(f"<{tag} {name}={url!r}>")
+            for url in _urls(name, value):
+                if scheme_of(url) not in SAFE_SCHEMES:
+                    self.found.append(f"<{tag} {name}={url!r}>")
+
+
+def _urls(name: str, value: str | None) -> list[str]:
+    """The URLs an attribute holds: none, one, or each candidate of a srcset."""
+    if name not in URL_ATTRIBUTES or value is None:
+        return []
+    return [part.split()[0] for part in value.split(",") if part.split()] if name == "srcset" else [value]
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [url for name, value in attrs for url in _urls(name, value)]
+
+    handle_startendtag = handle_starttag
+
+
+def page_urls(html: str) -> list[str]:
+    """Every URL a page points at (href, src, each srcset candidate, ...), entities decoded."""
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser.urls
 
 
 def _theme_script(attributes: dict) -> bool:
