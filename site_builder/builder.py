@@ -251,6 +251,8 @@ class Builder:
         later one (`search_pending`); PAGES_FIRST (the preview) leaves them when an input
         changed since the last build, so its pages are served first, and indexes them when
         nothing did."""
+        if search not in (NOW, LATER, PAGES_FIRST):
+            raise ValueError(f"search must be NOW, LATER or PAGES_FIRST, not {search!r}")
         with _gc_paused():
             return self._build(publish_with_errors, commit_lock, search)
 
