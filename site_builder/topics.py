@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 import heapq
+import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress, count
 from urllib.parse import urlsplit, urlunsplit
 
 from .models import Article, Problem, Topic
@@ -190,6 +192,90 @@ class MoreOnMemo:
     order: tuple[str, ...]  # article sources, newest first
     features: dict[str, tuple]  # source -> (title, topic keys, timestamp, web_url): all it reads
     result: dict[str, tuple[str, ...]]  # source -> sources of its "more on" stories
+    # The tables it was computed from, for the next build in this process; not saved.
+    tables: _Tables | None = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self):
+        return MoreOnMemo, (self.params, self.order, self.features, self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """more_on_with_memo's tables over all the articles, made before it ranks any. A
+    long-lived build (serve, --watch) patches them for the changed stories when the
+    stories are in the same order and the same topic lists (`groups`, the very same
+    object: the plan reuses it then), instead of making them again: at 10,000 stories
+    that is most of the cost of one edit's "more on"."""
+
+    articles: tuple[Article, ...]
+    groups: dict  # the topic lists they were made from, compared by identity
+    index: dict[str, int]  # source -> position
+    features: dict[str, tuple]  # source -> MoreOnMemo feature
+    words: list[frozenset[str]]  # by position: title words
+    keys: list[frozenset[str]]  # by position: case-folded topic names
+    stamps: list[float]  # by position: timestamps
+    members_of: dict[str, list[int]]  # topic key -> positions, newest first
+    position: dict[str, dict[int, int]]  # topic key -> {position: place in that topic's list}
+    all_words: dict[str, list[int]]  # word -> positions of the titles that have it
+    by_word: dict[str, list[int]]  # the same, for the rare words only
+
+
+def _feature(article: Article) -> tuple:
+    return article.title, frozenset(map(str.casefold, article.topics)), article.published.timestamp(), article.web_url
+
+
+def _make_tables(articles: tuple[Article, ...], groups: dict[Topic, list[Article]], topics: dict[str, Topic]) -> _Tables:
+    # Positions in `articles`: integer sets and lists, not dicts of strings.
+    index = {a.source: i for i, a in enumerate(articles)}
+    features = [_feature(a) for a in articles]
+    words = [title_words(f[0]) for f in features]
+    members_of = {key: [index[a.source] for a in groups[topic]] for key, topic in topics.items()}
+    all_words = _word_index(words)
+    return _Tables(
+        articles, groups, index, {a.source: f for a, f in zip(articles, features)}, words, [f[1] for f in features],
+        [f[2] for f in features], members_of,
+        {key: {n: i for i, n in enumerate(members)} for key, members in members_of.items()},
+        all_words, {word: members for word, members in all_words.items() if len(members) <= RARE_WORD_LIMIT},
+    )
+
+
+def _patched_tables(old: _Tables, articles: tuple[Article, ...], groups: dict) -> tuple[_Tables, set[str]] | None:
+    """`old` with the articles that are not the very same objects put in, and the sources
+    whose feature changed; None when the stories are not the same ones in the same order
+    and topic lists, or too many changed (making the tables anew is then as cheap)."""
+    if groups is not old.groups or len(articles) != len(old.articles):
+        return None
+    new = list(compress(count(), map(operator.is_not, articles, old.articles)))
+    if len(new) > max(50, len(articles) // 20):
+        return None
+    features, words, stamps = dict(old.features), old.words.copy(), old.stamps.copy()
+    all_words, by_word = dict(old.all_words), dict(old.by_word)
+    changed = set()
+    for n in new:
+        article = articles[n]
+        feature = _feature(article)
+        if article.source != old.articles[n].source or feature[1] != old.keys[n]:
+            return None  # another story here, or in other topic lists
+        if feature == features[article.source]:
+            continue
+        changed.add(article.source)
+        features[article.source], stamps[n] = feature, feature[2]
+        was, now = words[n], title_words(feature[0])
+        words[n] = now
+        for word in was ^ now:  # copies of the lists that change: `old` stays as it was
+            members = [m for m in all_words[word] if m != n] if word in was else sorted([*all_words.get(word, ()), n])
+            if members:
+                all_words[word] = members
+            else:
+                del all_words[word]
+            if members and len(members) <= RARE_WORD_LIMIT:
+                by_word[word] = members
+            else:
+                by_word.pop(word, None)
+    tables = _Tables(
+        articles, groups, old.index, features, words, old.keys, stamps, old.members_of, old.position, all_words, by_word
+    )
+    return tables, changed
 
 
 def more_on_with_memo(
@@ -202,35 +288,29 @@ def more_on_with_memo(
     """more_on_topics by source (source -> the sources of its stories), reusing `previous`
     (the last build's memo) where nothing it read changed. Returns the result and the
     memo for the next build."""
-    # Work on positions in `articles`: integer sets and lists, not dicts of strings.
-    sources = [a.source for a in articles]
-    index = {source: i for i, source in enumerate(sources)}
-    casefold = str.casefold
-    features = [(a.title, frozenset(map(casefold, a.topics)), a.published.timestamp(), a.web_url) for a in articles]
-    words = [title_words(f[0]) for f in features]
-    keys = [f[1] for f in features]
-    stamps = [f[2] for f in features]
-    members_of = {key: [index[a.source] for a in groups[topic]] for key, topic in topics.items()}
-    position = {key: {n: i for i, n in enumerate(members)} for key, members in members_of.items()}
-    all_words = _word_index(words)
-    by_word = {word: members for word, members in all_words.items() if len(members) <= RARE_WORD_LIMIT}
-    memo_features = dict(zip(sources, features))
+    articles = tuple(articles)
+    params = (limit, MORE_WINDOW, RARE_WORD_LIMIT, WORDS_LOOKED_UP, TITLE_WEIGHT, MIN_SIMILARITY)
+    usable = previous is not None and previous.params == params
+    patched = _patched_tables(previous.tables, articles, groups) if usable and previous.tables is not None else None
+    tables, changed = patched if patched is not None else (_make_tables(articles, groups, topics), None)
+    sources = [a.source for a in articles] if patched is None else previous.order
+    keys, words, stamps, by_word = tables.keys, tables.words, tables.stamps, tables.by_word
 
     todo: Iterable[int] = range(len(articles))
     found: dict[str, tuple[str, ...]] = {}
-    params = (limit, MORE_WINDOW, RARE_WORD_LIMIT, WORDS_LOOKED_UP, TITLE_WEIGHT, MIN_SIMILARITY)
-    if previous is not None and previous.params == params:
-        near = _near_changes(previous, memo_features, index, members_of, position, all_words)
+    if usable:
+        near = _near_changes(previous, tables, changed)
         if near is not None:
             todo = near
             # Copied from the last build; every new or changed story is near a change.
-            found = {source: previous.result[source] for source in sources if source in previous.result}
+            result = previous.result
+            found = dict(result) if patched is not None else {s: result[s] for s in sources if s in result}
     for n in todo:
         own, own_words, stamp = keys[n], words[n], stamps[n]
         candidates: set[int] = set()
         for key in own:
-            members = members_of[key]
-            i = position[key][n]
+            members = tables.members_of[key]
+            i = tables.position[key][n]
             candidates.update(members[max(0, i - MORE_WINDOW): i + MORE_WINDOW + 1])
         candidates.update(_similar_titles(own_words, by_word))
         candidates.discard(n)
@@ -242,40 +322,39 @@ def more_on_with_memo(
                 score = -(shared + TITLE_WEIGHT * similarity)
                 ranked.append((score, abs(stamps[other] - stamp), articles[other].web_url, sources[other], other))
         found[sources[n]] = tuple(r[-2] for r in heapq.nsmallest(limit, ranked))
-    return found, MoreOnMemo(params, tuple(sources), memo_features, found)
+    return found, MoreOnMemo(params, tuple(sources), tables.features, found, tables)
 
 
-def _near_changes(
-    previous: MoreOnMemo,
-    features: dict[str, tuple],
-    index: dict[str, int],
-    members_of: dict[str, list[int]],
-    position: dict[str, dict[int, int]],
-    all_words: dict[str, list[int]],
-) -> set[int] | None:
+def _near_changes(previous: MoreOnMemo, tables: _Tables, changed: set[str] | None) -> set[int] | None:
     """Positions of the articles whose "more on" may differ from the previous build's:
     the changed ones; those within MORE_WINDOW of where a changed story was, or now is,
     in one of its topics (their window held it or holds it; further away, a window only
     shifts by one position past it and shows the same stories); and every title with a
     word of a changed title that is rare now or was rare before (its candidates, or its
     choice of rarest words, may differ). None: too much changed, compute everything.
+    changed: the sources whose feature changed, when `tables` were patched from the
+    previous build's (same stories, order and topic lists); None: compare them all.
     tests/test_more_on_incremental.py checks this against a fresh computation."""
-    old = previous.features
-    changed = {source for source, feature in features.items() if old.get(source) != feature}
-    changed |= old.keys() - features.keys()
+    old, features, index = previous.features, tables.features, tables.index
+    members_of, position = tables.members_of, tables.position
+    same_lists = changed is not None
+    if changed is None:
+        changed = {source for source, feature in features.items() if old.get(source) != feature}
+        changed |= old.keys() - features.keys()
     if len(changed) > max(50, len(features) // 20):
         return None
     near = {index[source] for source in changed if source in index}
     reach = MORE_WINDOW
-    old_keys = set().union(*(old[source][1] for source in changed if source in old))
-    old_members: dict[str, list[str]] = defaultdict(list)  # the previous topic lists, touched ones only
-    for source in previous.order:
-        for key in old[source][1] & old_keys:
-            old_members[key].append(source)
-    for listed in old_members.values():
-        for i, source in enumerate(listed):
-            if source in changed:
-                near.update(index[s] for s in listed[max(0, i - reach): i + reach + 1] if s in index)
+    if not same_lists:  # windows around where the changed stories were (else: where they are, below)
+        old_keys = set().union(*(old[source][1] for source in changed if source in old))
+        old_members: dict[str, list[str]] = defaultdict(list)  # the previous topic lists, touched ones only
+        for source in previous.order:
+            for key in old[source][1] & old_keys:
+                old_members[key].append(source)
+        for listed in old_members.values():
+            for i, source in enumerate(listed):
+                if source in changed:
+                    near.update(index[s] for s in listed[max(0, i - reach): i + reach + 1] if s in index)
     for source in changed:
         if source in features:
             for key in features[source][1]:
@@ -289,6 +368,7 @@ def _near_changes(
             delta.update(dict.fromkeys(title_words(features[source][0]), -1))
         if source in old:
             delta.update(dict.fromkeys(title_words(old[source][0]), 1))
+    all_words = tables.all_words
     for word, difference in delta.items():
         now = all_words.get(word, ())
         if len(now) <= RARE_WORD_LIMIT or len(now) + difference <= RARE_WORD_LIMIT:
