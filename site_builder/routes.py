@@ -15,6 +15,7 @@ from .models import Article, Provider
 from .slugs import slugify
 from .topics import (
     MoreOnMemo,
+    Pagination,
     Topic,
     build_topics,
     group_by_month,
@@ -22,7 +23,6 @@ from .topics import (
     group_by_topic,
     more_on_with_memo,
     normalize_url,
-    paginate,
     top_stories,
     trending,
 )
@@ -154,6 +154,10 @@ class PlanMemo:
     stories: dict[str, StoryKeys]  # by source
     targets: dict[str, str]  # normalized webUrl of every story on the site -> its permalink
     groups: Groups | None = None
+    config: SiteConfig | None = None
+    entries: dict[str, Entry] = field(default_factory=dict)  # by source
+    pages: dict[str, Page] = field(default_factory=dict)  # by path
+    refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
 
 
 def home_path(number: int) -> str:
@@ -175,7 +179,11 @@ class _Listing:
     context: dict = field(hash=False)
 
     def paths(self, per_page: int) -> list[str]:
-        return [self.path_of(p.number) for p in paginate(self.members, per_page)]
+        return [self.path_of(n) for n in range(1, _page_count(len(self.members), per_page) + 1)]
+
+
+def _page_count(items: int, per_page: int) -> int:
+    return max(1, -(-items // per_page))  # as paginate: an empty list still has its page
 
 
 SITE_FEEDS = (
@@ -215,21 +223,16 @@ def plan_site(
     taken = fixed | {path for listing in listings for path in listing.paths(config.paginate)}
     paths = _article_paths(keys, config, taken)
 
-    entries = tuple(
-        same.entry(
-            a,
-            paths[a.source],
-            tuple(topic_refs[name.casefold()] for name in a.topics),
-            _source_of(a, source_refs, same),
-        )
-        for a in articles
-    )
+    # The same stories in the same groups, with the same settings: a page that lists no
+    # story whose Entry was replaced is the last plan's page.
+    stable = groups is same.memo.groups and config == same.memo.config
+    entries, replaced = _entries(articles, paths, topic_refs, source_refs, same, stable)
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    pages, targets = _article_pages(entries, by_source, keys, more, paths, same)
+    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced)
+    home = len(pages)  # the home listing comes first
     for listing in listings:
-        pages += _paginated(listing, [by_source[a.source] for a in listing.members], config.paginate)
-    home = next(i for i, page in enumerate(pages) if page.path == "/")
+        pages += _paginated(listing, by_source, config.paginate, same if stable else None, replaced)
     newest = articles[0].published if articles else None
     pages[home] = _with_strips(pages[home], groups, by_source)
 
@@ -251,7 +254,9 @@ def plan_site(
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
-    memo = PlanMemo(_permalink_settings(config), keys, targets, groups)
+    memo = PlanMemo(
+        _permalink_settings(config), keys, targets, groups, config, by_source, {page.path: page for page in pages}, same.used
+    )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
 
@@ -270,21 +275,18 @@ class _Reuse:
     Fingerprinter's `previous`). Equality decides, so the plan is the same either way."""
 
     def __init__(self, plan: SitePlan | None):
-        self._refs: dict = {}
-        self._entries: dict[str, Entry] = {}
-        self._pages: dict[str, Page] = {}
-        self.memo = PlanMemo((), {}, {}, None)
-        if plan is None:
-            return
-        self.memo = plan.memo or self.memo
-        sources = {id(e.source): e.source for e in plan.entries if e.source is not None}
-        for ref in [*(ref for ref, _ in plan.topics), *sources.values()]:
-            self._refs[ref] = ref
-        self._entries = {e.article.source: e for e in plan.entries}
-        self._pages = {page.path: page for page in plan.pages}
+        self.memo = PlanMemo((), {}, {}) if plan is None or plan.memo is None else plan.memo
+        self._refs, self._entries, self._pages = self.memo.refs, self.memo.entries, self.memo.pages
+        self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
+        self.used: dict = {}  # the refs this plan uses, for the next one
 
     def ref(self, value):
-        return self._refs.setdefault(value, value)
+        """One object per distinct ref (Entry and _most_shared_topic compare them by
+        identity): the last plan's, else the first made in this one."""
+        ref = self.used.get(value)
+        if ref is None:
+            ref = self.used[value] = self._refs.get(value, value)
+        return ref
 
     def entry(self, article: Article, path: str, topics: tuple[TopicRef, ...], source: SourceRef | None) -> Entry:
         old = self._entries.get(article.source)
@@ -292,36 +294,69 @@ class _Reuse:
             return old
         return Entry(article, path, topics, source)
 
-    def article_page(self, entry: Entry) -> Page | None:
-        """The previous page of this very entry (same story, path, topics and source). If
-        it also showed the same "more on" and related links, it equals the page that would
-        be built: everything else on it (title, date, the "More on" heading) follows."""
-        old = self._pages.get(entry.path)
-        if old is None or old.template != "article.html" or old.context["entry"] is not entry:
-            return None
-        return old
-
     def page(self, page: Page) -> Page:
         old = self._pages.get(page.path)
         return old if old is not None and (old is page or old == page) else page
 
+    def listing_page(self, path: str, template: str, replaced: set[Entry]) -> Page | None:
+        """The previous page at `path`, when the plans are `stable` (see plan_site) and it
+        lists no replaced entry: the page this plan would make equals it."""
+        old = self._pages.get(path)
+        if old is None or old.template != template or not replaced.isdisjoint(old.context["entries"]):
+            return None
+        return old
 
-def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse) -> tuple[list[Page], dict[str, str]]:
+
+def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: bool) -> tuple[tuple[Entry, ...], set[Entry]]:
+    """Every story's Entry, and the last plan's entries that were replaced. When the plans
+    are `stable`, the refs are the very same objects as before, so an unchanged story at
+    the same path keeps its Entry without its refs being looked up."""
+    entries, replaced = [], set()
+    known = same._entries
+    for a in articles:
+        path = paths[a.source]
+        old = known.get(a.source)
+        if stable and old is not None and old.article is a and old.path == path:
+            entries.append(old)
+            continue
+        entry = same.entry(a, path, tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, same))
+        entries.append(entry)
+        if old is not None and old is not entry:
+            replaced.add(old)
+    return tuple(entries), replaced
+
+
+def _article_pages(
+    entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse, replaced: set[Entry]
+) -> tuple[list[Page], dict[str, str]]:
     """The story pages, and the permalink of every story by its normalized webUrl."""
     targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
     moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
+    replaced_sources = {e.article.source for e in replaced}
+    last_more, last_pages = same.more, same.memo.pages
     pages = []
     for entry in entries:
         article = entry.article
         source = article.source
-        others = tuple(map(by_source.__getitem__, more[source]))
         story = keys[source]
-        old = same.article_page(entry)
+        # The previous page of this very entry (same story, path, topics and source). If it
+        # also showed the same "more on" and related links, it equals the page that would
+        # be built: everything else on it (title, date, the "More on" heading) follows.
+        old = last_pages.get(entry.path)
+        if old is not None and old.context.get("entry") is not entry:  # only article pages have one
+            old = None
         if old is not None and moved.isdisjoint(story.related_urls):
+            # The old page's "more" are the last plan's entries of last_more[source]: the
+            # same sources, none replaced, are the very same entries.
+            shown, before = more[source], last_more.get(source)
+            if (shown is before or shown == before) and replaced_sources.isdisjoint(shown):
+                pages.append(old)
+                continue
             related = old.context["related"]  # the same article, each link to the same place
         else:
             related = tuple(_related_link(r, targets.get(url)) for r, url in zip(article.related, story.related_urls))
+        others = tuple(map(by_source.__getitem__, more[source]))
         if old is not None and old.context["more"] == others and old.context["related"] == related:
             pages.append(old)
             continue
@@ -343,11 +378,19 @@ def _article_pages(entries, by_source, keys: dict[str, StoryKeys], more, paths, 
     return pages, targets
 
 
-def _paginated(listing: _Listing, entries: list[Entry], per_page: int) -> list[Page]:
+def _paginated(listing: _Listing, by_source, per_page: int, same: _Reuse | None, replaced: set[Entry]) -> list[Page]:
+    """The listing's pages. same: the last plan's, when the plans are `stable`: a page
+    that lists no replaced entry is taken over whole."""
     pages = []
-    path_of = listing.path_of
-    for pagination in paginate(entries, per_page):
-        n = pagination.number
+    path_of, members = listing.path_of, listing.members
+    total = _page_count(len(members), per_page)
+    for n in range(1, total + 1):
+        old = same.listing_page(path_of(n), listing.template, replaced) if same is not None else None
+        if old is not None:
+            pages.append(old)
+            continue
+        shown = tuple(by_source[a.source] for a in members[(n - 1) * per_page : n * per_page])
+        pagination = Pagination(shown, n, total, len(members))
         pages.append(
             Page(
                 path_of(n),
