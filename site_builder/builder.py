@@ -37,9 +37,9 @@ from .models import Article, Problem
 from .parallel import map_chunks
 from .routes import SitePlan, plan_site
 from .search import SearchIndexJob, record_inputs, shard_count, shard_folder, shard_of
+from .selection import Selection, select
 from .sources import scan_article_files, theme_files
 from .theme import default_theme_dir
-from .topics import drop_duplicate_urls, meets_quality, newest_first, select_published
 from .writer import SiteWriter, WriteResult
 
 if TYPE_CHECKING:
@@ -105,6 +105,7 @@ class Model:
     problems: tuple[Problem, ...]
     digests: dict  # article source -> hash of its file
     next_change: datetime | None  # when the first scheduled (future) story goes live
+    selection: Selection | None = field(default=None, compare=False, repr=False)  # for the next model
 
 
 def content_folder(site_dir: Path) -> Path:
@@ -135,7 +136,7 @@ class Builder:
         self.state: BuildState | None = None
         self.last: LastBuild | None = None
         self._changed_files: set[str] = set()  # article files changed since the state was saved
-        self.search_pending = False  # a build left shards stale (search LATER, or PAGES_FIRST)
+        self.search_pending = False  # a build left the search index unchecked (search LATER, or PAGES_FIRST)
         # The last committed plan and its fingerprints: a long-lived Builder (serve, --watch)
         # hands them to the next build, which then only fingerprints pages that changed.
         self._last_model: Model | None = None
@@ -154,15 +155,14 @@ class Builder:
         state = self._state(state_key(config.timezone))
         files = self._read(content_dir, config, state, scan_article_files(content_dir) if scan is None else scan)
         problems = [p for cached in files for p in cached.result.problems]
-        read = [cached.result.article for cached in files if cached.result.article is not None]
-        unique, duplicates = drop_duplicate_urls(read)
-        problems.extend(duplicates)
         now = options.now or datetime.now(timezone.utc)
-        selected = select_published(unique, now, options.drafts, options.future)
-        published = newest_first(meets_quality(selected, config.min_quality))
+        last = self._last_model.selection if self._last_model is not None else None
+        selection = select(
+            [cached.result.article for cached in files], now, options.drafts, options.future, config.min_quality, last
+        )
+        problems.extend(selection.duplicates)
         digests = {c.result.article.source: c.digest for c in files if c.result.article is not None}
-        scheduled = [a.published for a in unique if a.published > now and not options.future]
-        return Model(config, tuple(published), len(files), tuple(problems), digests, min(scheduled, default=None))
+        return Model(config, selection.published, len(files), tuple(problems), digests, selection.next_change, selection)
 
     def _state(self, key: tuple) -> BuildState:
         if self.state is None or self.state.key != key:
@@ -247,8 +247,8 @@ class Builder:
         """publish_with_errors=False leaves the output untouched when an article is invalid
         (the preview keeps showing the last good site). commit_lock is held only while the
         output changes (the preview's readers wait for that, not for the whole build).
-        search: NOW indexes changed search shards in this build; LATER leaves them for a
-        later one (`search_pending`); PAGES_FIRST (the preview) leaves them when an input
+        search: NOW indexes changed search shards in this build; LATER leaves the index as
+        it is, unchecked, for a later one (`search_pending`); PAGES_FIRST (the preview) leaves them when an input
         changed since the last build, so its pages are served first, and indexes them when
         nothing did."""
         if search not in (NOW, LATER, PAGES_FIRST):
@@ -511,22 +511,22 @@ class _SearchIndex:
                 )
             self.shards[folder] = (members, fingerprint)
             previous = state.search.get(folder)
-            if previous and previous[0] == fingerprint and all(
+            if previous and defer:
+                # Kept as it is, current or not, without a look at its files (9,000 at
+                # 10,000 stories): the later build that `pending` calls for checks them.
+                self.kept += list(previous[1])
+                self.result[folder] = previous
+            elif previous and previous[0] == fingerprint and all(
                 file_stamp(f"{out}/{rel}") == stamp for rel, stamp in previous[1].items()
             ):
                 self.kept += list(previous[1])
                 self.result[folder] = previous
-            else:
+            elif not defer:
                 self.todo.append((folder, fingerprint, entries))
         self.config = config
         self.scratch = scratch  # Pagefind's output, on the output's file system
         self.running: list[tuple[str, str, SearchIndexJob]] = []
-        self.pending = bool(self.todo) and defer
-        if self.pending:
-            stale = [state.search.get(folder) for folder, _, _ in self.todo]
-            self.kept += [rel for old in stale if old for rel in old[1] if os.path.isfile(out / rel)]
-            self.result.update((folder, old) for (folder, _, _), old in zip(self.todo, stale) if old)
-            self.todo = []
+        self.pending = defer and count > 0
         self._start(1)  # one shard indexes while the pages render
 
     def _start(self, limit: int) -> None:
