@@ -72,7 +72,7 @@ def edit_and_wait(port: int, source: Path, new_title: str) -> float:
 
 def wait_until_idle(preview: Preview) -> None:
     started = time.perf_counter()
-    while preview.builder.search_pending or preview.session.debouncer.pending:
+    while preview.builder.pending or preview.session.debouncer.pending:
         if time.perf_counter() - started > TIMEOUT:
             raise SystemExit(f"the preview was still busy after {TIMEOUT} s")
         time.sleep(0.05)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from .models import Article, Provider
@@ -57,6 +57,19 @@ class Fingerprinter:
         fingerprint = self._fingerprint(page)
         self.known[id(page)] = (page, fingerprint)
         return fingerprint
+
+    def pages(self, pages: Sequence[Page]) -> list[str | None]:
+        """page() for each, in one loop: at 10,000 stories a build asks for 11,500."""
+        previous, known = self._previous, self.known
+        fingerprints = []
+        for page in pages:
+            old = previous.get(id(page))
+            if old is not None and old[0] is page:
+                known[id(page)] = old
+                fingerprints.append(old[1])
+            else:
+                fingerprints.append(self.page(page))
+        return fingerprints
 
     def _fingerprint(self, page: Page) -> str | None:
         parts = [self._site_wide, page.path, page.template]

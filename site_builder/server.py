@@ -326,12 +326,12 @@ class Preview:
 
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good. Pages come
-        first; a changed search shard is indexed by a second build right after (it takes
-        longest). An edit saved meanwhile gets its pages first too: the index waits, but
+        first; a changed search shard is indexed (it takes longest), and the files of the
+        pages not rendered are checked, by a second build right after. An edit saved meanwhile gets its pages first too: the index waits, but
         not for ever (a program writing into content/ without pause)."""
         outcome = self._build(verb, NOW if self.state.root is None else PAGES_FIRST)
         rounds = 0
-        while outcome.ok and self.builder.search_pending:
+        while outcome.ok and self.builder.pending:
             rounds += 1  # each round indexes, unless yet another edit came first
             outcome = self._build(verb, PAGES_FIRST if rounds < PAGES_FIRST_ROUNDS else NOW)
         self.last_outcome = outcome

@@ -19,7 +19,7 @@ import functools
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Set as AbstractSet
+from collections.abc import Iterable, Iterator, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,6 +117,16 @@ class SiteWriter:
         """The build knows this file is unchanged without rendering it."""
         self._claim(rel)
         self.result.unchanged += 1
+
+    def keep_all(self, rels: Sequence[str]) -> None:
+        """keep() for each: one set update for the 20,000 files of a large site."""
+        keys = list(map(safe_relative, rels))
+        produced = self.produced
+        if not produced.isdisjoint(keys) or len(set(keys)) != len(keys):
+            for key in keys:
+                self._claim(key)  # raises, naming the first path claimed twice
+        produced.update(keys)
+        self.result.unchanged += len(keys)
 
     def merge(self, written: Iterable[str], unchanged: int, produced: Iterable[str]) -> None:
         """Results of files staged by worker processes into the same staging folder."""

@@ -403,7 +403,7 @@ def test_a_stream_of_edits_delays_the_search_index_a_few_rounds_only(newsroom):
 
         preview.builder.build = build_while_someone_edits
         outcome = preview.rebuild()
-        assert outcome.ok and not preview.builder.search_pending
+        assert outcome.ok and not preview.builder.pending
         assert modes == [PAGES_FIRST] * PAGES_FIRST_ROUNDS + [NOW]
     finally:
         preview.stop()
