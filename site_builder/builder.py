@@ -146,6 +146,7 @@ class Builder:
         self._last_fingerprints: tuple[str, dict] | None = None  # Fingerprinter.memo()
         self._last_shards: dict[str, tuple[tuple, str]] | None = None  # _SearchIndex.shards
         self._last_is_ours = False  # self.last describes this Builder's own last commit
+        self._last_scan: _LastScan | None = None  # what the last _read found, and left in state.files
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None) -> Model:
@@ -178,13 +179,18 @@ class Builder:
         cache, the rest parsed, across processes when there are many. The size and mtime
         were taken before any byte is read, so a file changed meanwhile is read again by
         the next build, never cached under its new stamp with its old content."""
-        current: dict[str, CachedFile] = {}
+        previous = state.files
+        listed = set(scan)
+        fresh = self._restamped(content_dir, previous, listed)
+        current: dict[str, CachedFile] = dict(previous) if fresh is not None else {}
+        looked_at: list[str] = []
         to_parse: list[tuple[str, str, int, int, bytes | None]] = []
         content_prefix = len(str(content_dir))
-        for path, size, mtime_ns in scan:
+        for path, size, mtime_ns in scan if fresh is None else sorted(fresh):
             # Found by walking content_dir, so the path starts with it: no Path.relative_to.
             rel = content_dir.name + path[content_prefix:]
-            cached = state.files.get(rel)
+            looked_at.append(rel)
+            cached = previous.get(rel)
             if cached and cached.size == size and cached.mtime_ns == mtime_ns:
                 current[rel] = cached
                 continue
@@ -219,11 +225,25 @@ class Builder:
 
         for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
             current.update(chunk)
-        previous = state.files
-        self._changed_files |= {rel for rel, cached in current.items() if previous.get(rel) is not cached}
+        self._changed_files |= {rel for rel in looked_at if previous.get(rel) is not current[rel]}
         self._changed_files |= previous.keys() - current.keys()
         state.files = current
-        return [current[rel] for rel in sorted(current)]
+        rels = sorted(current) if fresh is None else self._last_scan.rels
+        paths = {path for path, _, _ in scan} if fresh is None else self._last_scan.paths
+        self._last_scan = _LastScan(content_dir, current, listed, paths, rels)
+        return [current[rel] for rel in rels]
+
+    def _restamped(self, content_dir: Path, files: dict[str, CachedFile], listed: set[tuple[str, int, int]]) -> set | None:
+        """The scan entries that differ from this Builder's last read, when that read left
+        `files` (the state is the same) and found the very same files, a few with other
+        stamps: at 10,000 stories that saves looking at every file (10 ms). Else None."""
+        last = self._last_scan
+        if last is None or last.files is not files or last.content_dir != content_dir or len(listed) != len(last.listed):
+            return None
+        fresh = listed - last.listed
+        if len(fresh) > 50 or not all(path in last.paths for path, _, _ in fresh):
+            return None  # a file came or went: as many entries, other paths
+        return fresh
 
     # -- the commands ----------------------------------------------------------------
     def check(self) -> BuildReport:
@@ -402,6 +422,15 @@ class Builder:
             self._changed_files = set()
             if self.last is not None:
                 save_last_build(self.options.site_dir, self.last)
+
+
+@dataclass(frozen=True)
+class _LastScan:
+    content_dir: Path
+    files: dict[str, CachedFile]  # the state's files it left (compared by identity)
+    listed: set[tuple[str, int, int]]  # the scan's (path, size, mtime_ns) entries
+    paths: set[str]
+    rels: list[str]  # the files' keys, sorted
 
 
 @contextlib.contextmanager
