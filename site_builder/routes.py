@@ -6,9 +6,11 @@ order, on which page, linking where. Two pages never share an output path.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import compress
 
 from .config import SiteConfig
 from .models import Article, Provider
@@ -158,6 +160,10 @@ class PlanMemo:
     entries: dict[str, Entry] = field(default_factory=dict)  # by source
     pages: dict[str, Page] = field(default_factory=dict)  # by path
     refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
+    entry_order: tuple[Entry, ...] = ()  # the entries, newest first
+    article_pages: tuple[Page, ...] = ()  # their pages, in the same order
+    positions: dict[str, int] = field(default_factory=dict)  # source -> place in that order
+    linked_from: dict[str, tuple[str, ...]] = field(default_factory=dict)  # related URL -> sources linking it
 
 
 def home_path(number: int) -> str:
@@ -229,7 +235,9 @@ def plan_site(
     entries, replaced = _entries(articles, paths, topic_refs, source_refs, same, stable)
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced)
+    positions = same.memo.positions if stable else {source: n for n, source in enumerate(groups.order)}
+    linked_from = _linked_from(keys, changed, same.memo, stable)
+    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, positions if stable else None, linked_from)
     home = len(pages)  # the home listing comes first
     for listing in listings:
         pages += _paginated(listing, by_source, config.paginate, same if stable else None, replaced)
@@ -255,7 +263,8 @@ def plan_site(
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
     memo = PlanMemo(
-        _permalink_settings(config), keys, targets, groups, config, by_source, {page.path: page for page in pages}, same.used
+        _permalink_settings(config), keys, targets, groups, config, by_source, {page.path: page for page in pages}, same.used,
+        entries, tuple(pages[: len(entries)]), positions, linked_from,
     )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
@@ -327,55 +336,91 @@ def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: boo
 
 
 def _article_pages(
-    entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse, replaced: set[Entry]
+    entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse, replaced: set[Entry],
+    positions: dict[str, int] | None, linked_from: dict[str, tuple[str, ...]],
 ) -> tuple[list[Page], dict[str, str]]:
-    """The story pages, and the permalink of every story by its normalized webUrl."""
+    """The story pages, in the order of `entries`, and the permalink of every story by its
+    normalized webUrl. positions: each story's place in that order, when the plans are
+    `stable` (the same as the last plan's)."""
     targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
     moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
     replaced_sources = {e.article.source for e in replaced}
-    last_more, last_pages = same.more, same.memo.pages
-    pages = []
-    for entry in entries:
+    last_more = same.more
+
+    def page_of(entry: Entry, old: Page | None) -> Page:
+        """old: the last plan's page of this very entry (same story, path, topics and
+        source). If it also showed the same "more on" and related links, it equals the page
+        that would be built: everything else on it (title, date, the "More on" heading) follows."""
         article = entry.article
         source = article.source
         story = keys[source]
-        # The previous page of this very entry (same story, path, topics and source). If it
-        # also showed the same "more on" and related links, it equals the page that would
-        # be built: everything else on it (title, date, the "More on" heading) follows.
-        old = last_pages.get(entry.path)
-        if old is not None and old.context.get("entry") is not entry:  # only article pages have one
-            old = None
         if old is not None and moved.isdisjoint(story.related_urls):
             # The old page's "more" are the last plan's entries of last_more[source]: the
             # same sources, none replaced, are the very same entries.
             shown, before = more[source], last_more.get(source)
             if (shown is before or shown == before) and replaced_sources.isdisjoint(shown):
-                pages.append(old)
-                continue
+                return old
             related = old.context["related"]  # the same article, each link to the same place
         else:
             related = tuple(_related_link(r, targets.get(url)) for r, url in zip(article.related, story.related_urls))
         others = tuple(map(by_source.__getitem__, more[source]))
         if old is not None and old.context["more"] == others and old.context["related"] == related:
-            pages.append(old)
-            continue
-        pages.append(
-            Page(
-                entry.path,
-                "article.html",
-                {
-                    "entry": entry,
-                    "title": article.title,
-                    "related": related,
-                    "more": others,
-                    "more_topic": _most_shared_topic(entry, others),
-                },
-                (article.source,),
-                article.published,
-            )
-        )
+            return old
+        context = {"entry": entry, "title": article.title, "related": related, "more": others}
+        context["more_topic"] = _most_shared_topic(entry, others)
+        return Page(entry.path, "article.html", context, (source,), article.published)
+
+    last_pages, last_entries = same.memo.article_pages, same.memo.entry_order
+    if positions is not None and len(last_pages) == len(entries):
+        # The same stories in the same order: the last plan's pages, but where page_of
+        # might decide otherwise (found in C loops over the stories, not Python ones).
+        pages = list(last_pages)
+        linking = {source for url in moved for source in linked_from.get(url, ())}
+        changed = _maybe_changed(entries, last_entries, list(positions), more, last_more, replaced_sources)
+        for n in sorted(changed.union(map(positions.__getitem__, linking))):
+            entry = entries[n]
+            pages[n] = page_of(entry, last_pages[n] if last_entries[n] is entry else None)
+        return pages, targets
+    by_path = same.memo.pages
+    pages = []
+    for entry in entries:
+        old = by_path.get(entry.path)
+        pages.append(page_of(entry, old if old is not None and old.context.get("entry") is entry else None))
     return pages, targets
+
+
+def _maybe_changed(entries, last_entries, order, more, last_more, replaced_sources) -> set[int]:
+    """Positions of the stories whose page page_of may not take over, but for a related
+    link that moved: a new Entry, or "more on" stories that are not the very same tuple
+    as the last plan's, or that show a replaced story."""
+    every = range(len(entries))
+    shown = list(map(more.__getitem__, order))
+    found = set(compress(every, map(operator.is_not, entries, last_entries)))
+    found.update(compress(every, map(operator.is_not, shown, map(last_more.get, order))))
+    if replaced_sources:
+        found.update(compress(every, map(operator.not_, map(replaced_sources.isdisjoint, shown))))
+    return found
+
+
+def _linked_from(keys: dict[str, StoryKeys], changed: list[str], previous: PlanMemo, stable: bool) -> dict[str, tuple[str, ...]]:
+    """Related URL -> the stories linking to it. When the plans are `stable` (the same
+    stories), the last plan's, with the changed stories' links put right (a copy: the last
+    plan's stays as it was)."""
+    if not stable:
+        index: dict[str, list[str]] = {}
+        for story in keys.values():
+            for url in story.related_urls:
+                index.setdefault(url, []).append(story.article.source)
+        return {url: tuple(sources) for url, sources in index.items()}
+    linked = dict(previous.linked_from)
+    for source in changed:
+        old, new = previous.stories[source].related_urls, keys[source].related_urls
+        for url in set(old) - set(new):
+            linked[url] = tuple(s for s in linked[url] if s != source)
+        for url in set(new) - set(old):
+            linked[url] = (*linked.get(url, ()), source)
+    return linked
 
 
 def _paginated(listing: _Listing, by_source, per_page: int, same: _Reuse | None, replaced: set[Entry]) -> list[Page]:

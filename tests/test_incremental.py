@@ -208,6 +208,18 @@ class EditSession(RuleBasedStateMachine):
         day = int(written["publishedDateTime"][8:10])  # 2024-05-DD...
         path.write_text(story(self.number(path), written["title"], tuple(topics), day, ranks=ranks))
 
+    @precondition(lambda self: self.articles())
+    @rule(data=st.data(), title=TITLES)
+    def retitle(self, data, title):
+        """Only the title: the story keeps its place, but its permalink moves (the slug
+        comes from the title), so every page linking to it must follow."""
+        path = data.draw(st.sampled_from(self.articles()))
+        written = split_and_parse(path.read_text()).data
+        day = int(written["publishedDateTime"][8:10])
+        related = tuple(int(r["webUrl"].split("/")[3].split("#")[0]) for r in written.get("related") or ())
+        ranks = (written["quality"], written["heat"], int(written["provider"]["name"].split()[-1])) if "quality" in written else None
+        path.write_text(story(self.number(path), title, tuple(written.get("topics") or ()), day, related, ranks))
+
     @rule(title=TITLES, topics=TOPICS, related=RELATED)
     def add(self, title, topics, related):
         self.next_id += 1
@@ -352,6 +364,56 @@ def test_a_long_lived_build_follows_a_renamed_file_and_its_later_edits(tmp_path)
     built = tree_bytes(tmp_path / "live")
     assert built == fresh_build(site, tmp_path / "fresh")
     assert any(b"Edited after the move" in data for data in built.values())
+
+
+def test_a_retitled_story_moves_and_a_long_lived_build_moves_the_links_to_it(tmp_path):
+    """Story 20 comes to link to story 3 (a related story), on another topic, weeks apart,
+    with another title: 3 is not among 20's "more on" stories, so only the related link
+    ties them. Retitled, 3 moves (the slug is its title) and 20's page must link the new place."""
+    site = small_site(tmp_path)
+    (site / "content/20.md").write_text(story(20, "Quantum networking trial", topics=("Robotics",), day=21))
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live.build()
+    (site / "content/20.md").write_text(story(20, "Quantum networking trial", topics=("Robotics",), day=21, related=(3,)))
+    live.build()  # the link is new: the build must know 20 links to 3 from now on
+    (site / "content/03.md").write_text(story(3, "Cloud outage explained", topics=("AI",), day=4))  # only the title
+    live.build()
+    built = tree_bytes(tmp_path / "live")
+    assert built == fresh_build(site, tmp_path / "fresh")
+    page = next(data for rel, data in built.items() if "quantum-networking-trial" in rel)
+    assert b"/cloud-outage-explained/" in page
+
+
+def test_a_story_moved_by_its_slug_alone_moves_in_the_more_on_lists_that_show_it(tmp_path):
+    """A new `slug` moves a story without a word of what "more on" reads (title, topics,
+    date, URL): the lists are not computed again, yet the pages showing it must link the
+    new place."""
+    site = small_site(tmp_path)
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live.build()
+    text = (site / "content/04.md").read_text()
+    (site / "content/04.md").write_text(text.replace("---\n", "---\nslug: moved-by-its-slug\n", 1))
+    live.build()
+    built = tree_bytes(tmp_path / "live")
+    assert built == fresh_build(site, tmp_path / "fresh")
+    showing = [rel for rel, data in built.items() if rel.endswith("index.html") and b"/moved-by-its-slug/" in data]
+    assert len([rel for rel in showing if rel.startswith("2024/")]) > 1  # its page, and others' "more on"
+
+
+def test_an_unchanged_story_moves_when_a_permalink_clash_is_settled_anew(tmp_path):
+    """Two stories of one day with one title share a slug: the first (by URL) has it, the
+    other gets "-2". Retitle the first, and the other, its file untouched, moves."""
+    site = small_site(tmp_path)
+    for n in (6, 7):
+        (site / f"content/{n:02d}.md").write_text(story(n, "Same day, same title", day=8))
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live.build()
+    assert (tmp_path / "live/2024/05/08/same-day-same-title-2/index.html").is_file()
+    (site / "content/06.md").write_text(story(6, "Another title now", day=8))
+    live.build()
+    built = tree_bytes(tmp_path / "live")
+    assert built == fresh_build(site, tmp_path / "fresh")
+    assert "2024/05/08/same-day-same-title/index.html" in built and "2024/05/08/same-day-same-title-2/index.html" not in built
 
 
 def test_indexing_the_search_after_the_pages_reads_and_plans_nothing_again(tmp_path, monkeypatch):
