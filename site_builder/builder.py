@@ -21,6 +21,7 @@ from .cache import (
     FORMAT,
     BuildState,
     CachedFile,
+    Inputs,
     LastBuild,
     file_digest,
     file_stamp,
@@ -371,7 +372,7 @@ class Builder:
         )
         return renderer, Fingerprinter(model.digests, site_wide, self._last_fingerprints)
 
-    def _unchanged_since_last_build(self, inputs: str) -> BuildReport | None:
+    def _unchanged_since_last_build(self, inputs: Inputs) -> BuildReport | None:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
         setting or scheduled story changed since the last build and its output is all
         there, that build's report stands and nothing is read, planned or rendered."""
@@ -386,7 +387,7 @@ class Builder:
             return None
         return self.last.report()
 
-    def _current_model_and_plan(self, inputs: str) -> tuple[Model, SitePlan] | None:
+    def _current_model_and_plan(self, inputs: Inputs) -> tuple[Model, SitePlan] | None:
         """This Builder's last model and plan, when that build left work for the next (the
         preview serves pages first) and no input changed since: reading and planning again
         would give the same ones. The build that finishes it (checks the kept files, indexes
@@ -395,11 +396,11 @@ class Builder:
             return self._last_model, self._last_plan  # both set by the commit that set _last_is_ours
         return None
 
-    def _last_build_is_current(self, inputs: str) -> bool:
+    def _last_build_is_current(self, inputs: Inputs) -> bool:
         """The last build read these inputs, wrote this output, and no scheduled story has
         come due since (the model would not be the same)."""
         last = self.last
-        if last is None or last.inputs != inputs or last.output_dir != str(self.options.output):
+        if last is None or not inputs.same_as(last.inputs) or last.output_dir != str(self.options.output):
             return False
         return last.next_change is None or (self.options.now or datetime.now(timezone.utc)) < last.next_change
 
@@ -447,10 +448,10 @@ def _gc_paused():
             gc.enable()
 
 
-def scan_inputs(options: BuildOptions) -> tuple[str, list[tuple[str, int, int]]]:
-    """A hash of the size and mtime of every file a build reads (articles, templates,
-    static files, site.toml) and of the options: if it is unchanged, so is the site.
-    Also returns the article files with their size and mtime, for the parse cache."""
+def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int]]]:
+    """The size and mtime of every file a build reads (articles, templates, static files,
+    site.toml) and the options: if they are unchanged, so is the site. Also returns the
+    article files with their size and mtime, for the parse cache."""
     site = options.site_dir
     theme = default_theme_dir()
     articles = scan_article_files(site / "content")
@@ -461,7 +462,7 @@ def scan_inputs(options: BuildOptions) -> tuple[str, list[tuple[str, int, int]]]
         parts.append((site / CONFIG_FILE).read_bytes())
     except OSError:
         parts.append(None)
-    return site_wide_fingerprint(*parts), articles
+    return Inputs(parts), articles
 
 
 def load_model(options: BuildOptions) -> Model:

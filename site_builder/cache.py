@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import __version__
+from .fingerprint import site_wide_fingerprint
 from .models import Problem, ReadResult, compact_pickle
 from .topics import MoreOnMemo
 
@@ -169,11 +170,37 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+class Inputs:
+    """The size and mtime of every file a build reads, and its options: when they are the
+    same, so is the site. Within one process compared as they are (a long-lived Builder
+    holds its last build's); across processes by a digest saved with the last build,
+    made only when asked (at 10,000 stories, 5 ms a build)."""
+
+    __slots__ = ("parts", "_digest")
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self._digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = site_wide_fingerprint(*self.parts)
+        return self._digest
+
+    @staticmethod
+    def digest_of(inputs: Inputs | str) -> str:
+        return inputs if isinstance(inputs, str) else inputs.digest
+
+    def same_as(self, other: Inputs | str) -> bool:
+        return self.parts == other.parts if isinstance(other, Inputs) else self.digest == other
+
+
 @dataclass
 class LastBuild:
     """The last build's inputs and result, small enough to check before anything else."""
 
-    inputs: str
+    inputs: Inputs | str  # a digest, when read from the cache folder
     next_change: datetime | None
     output_dir: str
     outputs: frozenset[str]  # every file of the output, relative to it
@@ -183,7 +210,7 @@ class LastBuild:
     key: tuple = (FORMAT, __version__)
 
     @classmethod
-    def of(cls, report, inputs: str, next_change, out: Path, outputs) -> LastBuild:
+    def of(cls, report, inputs: Inputs, next_change, out: Path, outputs) -> LastBuild:
         return cls(inputs, next_change, str(out), frozenset(outputs),
                    (report.articles, report.files, report.pages), list(report.problems), list(report.notes))
 
@@ -198,7 +225,7 @@ class LastBuild:
 
 def save_last_build(site_dir: Path, last: LastBuild) -> None:
     data = {
-        "key": list(last.key), "inputs": last.inputs, "output_dir": last.output_dir,
+        "key": list(last.key), "inputs": Inputs.digest_of(last.inputs), "output_dir": last.output_dir,
         "next_change": last.next_change.isoformat() if last.next_change else None,
         "outputs": sorted(last.outputs), "counts": list(last.counts), "notes": last.notes,
         "problems": [[p.path, p.message, p.line, p.severity] for p in last.problems],
