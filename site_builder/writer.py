@@ -141,7 +141,7 @@ class SiteWriter:
         process, in its last commit); else the output is listed (20,000 files take 0.1 s)."""
         if existing is None:
             existing = set(files_below(self.out_dir))
-        self.result.removed = sorted(rel for rel in existing if rel not in self.produced)
+        self.result.removed = sorted(existing - self.produced)  # a set difference, in C: 20,000 files
         self.result.written.sort()
         if not self.out_dir.exists():
             os.rename(self.staging, self.out_dir)
