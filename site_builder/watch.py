@@ -39,7 +39,8 @@ from .routes import PlanError
 from .writer import STAGING_SUFFIX, WriteError
 
 SOURCE_DIRS = ("content", "templates", "static")
-QUIET_SECONDS = 0.05  # a burst has ended once nothing changed for this long (a save is one rename)
+QUIET_SECONDS = 0.02  # a burst has ended once nothing changed for this long: a save (one write, or
+# one rename) raises its events within a millisecond; a `git checkout` keeps raising them
 MAX_WAIT_SECONDS = 1.0  # ...but never delay a build longer than this behind a stream of changes
 POLL_SECONDS = 0.5
 # Reading files (as every build does) raises "opened"/"closed" events: never let those count.
