@@ -536,7 +536,7 @@ class _SearchIndex:
         config = model.config
         self.result: dict[str, tuple[str, dict]] = {}  # folder -> (fingerprint, {file: stamp})
         self.kept: list[str] = []
-        self.todo: list[tuple[str, str, list]] = []
+        self.todo: list[tuple[str, str, list, bool]] = []  # (folder, fingerprint, entries, indexed before)
         self.shards: dict[str, tuple[tuple, str]] = {}  # folder -> (its entries, fingerprint)
         site_wide = (config.base_path, config.language)
         for n, entries in shards.items():
@@ -562,7 +562,7 @@ class _SearchIndex:
                 self.kept += list(previous[1])
                 self.result[folder] = previous
             elif not defer:
-                self.todo.append((folder, fingerprint, entries))
+                self.todo.append((folder, fingerprint, entries, bool(previous)))
         self.config = config
         self.scratch = scratch  # Pagefind's output, on the output's file system
         self.running: list[tuple[str, str, SearchIndexJob]] = []
@@ -570,8 +570,8 @@ class _SearchIndex:
 
     def _start(self, limit: int) -> None:
         while self.todo and len(self.running) < limit:
-            folder, fingerprint, entries = self.todo.pop(0)
-            bundle = self.scratch / folder.replace("/", "-")
+            folder, fingerprint, entries, indexed_before = self.todo.pop(0)
+            bundle = None if indexed_before else self.scratch / folder.replace("/", "-")  # see SearchIndexJob
             self.running.append((folder, fingerprint, SearchIndexJob(entries, self.config, folder, bundle)))
 
     def close(self) -> None:
@@ -583,11 +583,13 @@ class _SearchIndex:
         writer.keep_all(self.kept)
         self._start(self.PARALLEL)
         while self.running:
-            folder, fingerprint, job = self.running.pop(0)
+            folder, fingerprint, job = self.running[0]
             files = job.files()
             self._start(self.PARALLEL)
             for rel, path in files.items():
                 writer.adopt(rel, path)
+            self.running.pop(0)
+            job.close()
             self.result[folder] = (fingerprint, {rel: None for rel in files})  # stamped after the commit
         shutil.rmtree(self.scratch, ignore_errors=True)  # Pagefind's files we do not publish
 

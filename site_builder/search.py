@@ -70,9 +70,12 @@ class SearchIndexJob:
     built on one core while the pages are rendered on the others. Sharding also bounds
     Pagefind's memory, which grows with the stories it indexes at once."""
 
-    def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path):
-        """bundle: where Pagefind writes (a scratch folder beside the staged site, so its
-        files can be moved into place rather than copied)."""
+    def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path | None):
+        """bundle: where Pagefind writes. A scratch folder beside the staged site, so that
+        a new shard's files are moved into place rather than copied; None: beside the
+        records (in memory where there is some), for a shard indexed again, whose files
+        are mostly the same as those in the output and are then neither copied nor
+        written to disk (at 4,000 stories, 100 of one edit's 280 ms)."""
         self.folder = folder
         self._bundle = bundle
         self._temp = None
@@ -82,6 +85,8 @@ class SearchIndexJob:
         scratch = records_folder()
         _remove_abandoned_records(scratch)
         self._temp = tempfile.TemporaryDirectory(prefix=f"{RECORDS_PREFIX}{os.getpid()}-", dir=scratch)
+        if bundle is None:
+            self._bundle = Path(self._temp.name) / "bundle"
         records = Path(self._temp.name) / "records"
         records.mkdir()
         for number, entry in enumerate(entries):
@@ -92,24 +97,22 @@ class SearchIndexJob:
         self._process = _start_pagefind(records, self._bundle, config.language)
 
     def files(self) -> dict[str, Path]:
-        """The search bundle's files: {path under the output folder: where it is now}."""
+        """The search bundle's files: {path under the output folder: where it is now},
+        there until close()."""
         if self._process is None:
             return {}
         try:
-            try:
-                _, errors = self._process.communicate(timeout=600)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                raise SearchError("search index: Pagefind took over 10 minutes") from None
-            if self._process.returncode != 0:
-                raise SearchError(f"search index: Pagefind failed: {errors.strip()}")
-            return {
-                f"{self.folder}/{path.relative_to(self._bundle).as_posix()}": path
-                for path in sorted(self._bundle.rglob("*"))
-                if path.is_file() and not path.name.startswith(_UNUSED)
-            }
-        finally:
-            self.close()
+            _, errors = self._process.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            raise SearchError("search index: Pagefind took over 10 minutes") from None
+        if self._process.returncode != 0:
+            raise SearchError(f"search index: Pagefind failed: {errors.strip()}")
+        return {
+            f"{self.folder}/{path.relative_to(self._bundle).as_posix()}": path
+            for path in sorted(self._bundle.rglob("*"))
+            if path.is_file() and not path.name.startswith(_UNUSED)
+        }
 
     def close(self) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -15,6 +15,7 @@ bytes and their mtime.
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -95,13 +96,20 @@ class SiteWriter:
         return True
 
     def adopt(self, rel: str, source: Path) -> bool:
-        """Like add(), for a file another program wrote on the same file system: it is
-        moved into the staging folder (or dropped if the output has the same bytes)."""
+        """Like add(), for a file another program wrote: it is moved into the staging
+        folder (copied, from another file system), or dropped if the output has the same
+        bytes."""
         path = self._claim(rel)
         if _same_files(self.out_dir / path, source):
             self.result.unchanged += 1
             return False
-        os.replace(source, self._staged(path))
+        target = self._staged(path)
+        try:
+            os.replace(source, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            shutil.copyfile(source, target)
         self.result.written.append(path)
         return True
 
