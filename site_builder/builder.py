@@ -534,11 +534,15 @@ class _SearchIndex:
         for entry in plan.entries if count else ():
             shards[shard_of(entry, count)].append(entry)
         config = model.config
+        self.config = config
+        self.scratch = scratch  # Pagefind's output, on the output's file system
+        self.running: list[tuple[str, str, SearchIndexJob]] = []
         self.result: dict[str, tuple[str, dict]] = {}  # folder -> (fingerprint, {file: stamp})
         self.kept: list[str] = []
         self.todo: list[tuple[str, str, list, bool]] = []  # (folder, fingerprint, entries, indexed before)
         self.shards: dict[str, tuple[tuple, str]] = {}  # folder -> (its entries, fingerprint)
         site_wide = (config.base_path, config.language)
+        current = []  # shards with the same fingerprint: current if their files are the ones written
         for n, entries in shards.items():
             folder = shard_folder(n)
             members = (site_wide, tuple(entries))
@@ -554,19 +558,22 @@ class _SearchIndex:
             if previous and defer:
                 # Kept as it is, current or not, without a look at its files (9,000 at
                 # 10,000 stories): the later build that `pending` calls for checks them.
-                self.kept += list(previous[1])
-                self.result[folder] = previous
-            elif previous and previous[0] == fingerprint and all(
-                file_stamp(f"{out}/{rel}") == stamp for rel, stamp in previous[1].items()
-            ):
-                self.kept += list(previous[1])
-                self.result[folder] = previous
+                self._keep(folder, previous)
+            elif previous and previous[0] == fingerprint:
+                current.append((folder, fingerprint, entries, previous))
             elif not defer:
                 self.todo.append((folder, fingerprint, entries, bool(previous)))
-        self.config = config
-        self.scratch = scratch  # Pagefind's output, on the output's file system
-        self.running: list[tuple[str, str, SearchIndexJob]] = []
-        self._start(1)  # one shard indexes while the pages render
+        self._start(1)  # one shard indexes while the pages render (and its files are checked)
+        for folder, fingerprint, entries, previous in current:
+            if all(file_stamp(f"{out}/{rel}") == stamp for rel, stamp in previous[1].items()):
+                self._keep(folder, previous)
+            else:
+                self.todo.append((folder, fingerprint, entries, True))
+        self._start(1)
+
+    def _keep(self, folder: str, previous: tuple[str, dict]) -> None:
+        self.kept += list(previous[1])
+        self.result[folder] = previous
 
     def _start(self, limit: int) -> None:
         while self.todo and len(self.running) < limit:
