@@ -163,7 +163,7 @@ class PlanMemo:
     entry_order: tuple[Entry, ...] = ()  # the entries, newest first
     article_pages: tuple[Page, ...] = ()  # their pages, in the same order
     positions: dict[str, int] = field(default_factory=dict)  # source -> place in that order
-    linked_from: dict[str, tuple[str, ...]] = field(default_factory=dict)  # related URL -> sources linking it
+    linked_from: dict[str, tuple[str, ...]] | None = None  # related URL -> sources linking it (see _linked_from)
 
 
 def home_path(number: int) -> str:
@@ -321,7 +321,7 @@ def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: boo
     are `stable`, the refs are the very same objects as before, so an unchanged story at
     the same path keeps its Entry without its refs being looked up."""
     entries, replaced = [], set()
-    known = same._entries
+    known = same.memo.entries
     for a in articles:
         path = paths[a.source]
         old = known.get(a.source)
@@ -337,7 +337,7 @@ def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: boo
 
 def _article_pages(
     entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse, replaced: set[Entry],
-    positions: dict[str, int] | None, linked_from: dict[str, tuple[str, ...]],
+    positions: dict[str, int] | None, linked_from: dict[str, tuple[str, ...]] | None,
 ) -> tuple[list[Page], dict[str, str]]:
     """The story pages, in the order of `entries`, and the permalink of every story by its
     normalized webUrl. positions: each story's place in that order, when the plans are
@@ -372,7 +372,7 @@ def _article_pages(
         return Page(entry.path, "article.html", context, (source,), article.published)
 
     last_pages, last_entries = same.memo.article_pages, same.memo.entry_order
-    if positions is not None and len(last_pages) == len(entries):
+    if positions is not None and linked_from is not None and len(last_pages) == len(entries):
         # The same stories in the same order: the last plan's pages, but where page_of
         # might decide otherwise (found in C loops over the stories, not Python ones).
         pages = list(last_pages)
@@ -403,11 +403,16 @@ def _maybe_changed(entries, last_entries, order, more, last_more, replaced_sourc
     return found
 
 
-def _linked_from(keys: dict[str, StoryKeys], changed: list[str], previous: PlanMemo, stable: bool) -> dict[str, tuple[str, ...]]:
-    """Related URL -> the stories linking to it. When the plans are `stable` (the same
-    stories), the last plan's, with the changed stories' links put right (a copy: the last
-    plan's stays as it was)."""
+def _linked_from(
+    keys: dict[str, StoryKeys], changed: list[str], previous: PlanMemo, stable: bool
+) -> dict[str, tuple[str, ...]] | None:
+    """Related URL -> the stories linking to it, which only a `stable` plan reads: the
+    last plan's, with the changed stories' links put right (a copy: the last plan's
+    stays as it was), or made whole the first time. None for a plan that is not stable
+    (a one-off build never needs it)."""
     if not stable:
+        return None
+    if previous.linked_from is None:
         index: dict[str, list[str]] = {}
         for story in keys.values():
             for url in story.related_urls:
