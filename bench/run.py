@@ -284,10 +284,23 @@ def count_files(folder: Path) -> tuple[int, int]:
     return sum(p.suffix == ".html" for p in files), len(files)
 
 
-def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) -> OurResult:
+def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str, hugo: HugoBench | None) -> OurResult:
     bench = SiteBuilderBench(site, cache_home)
-    cold, noop, edit = Scenario(), Scenario(), Scenario()
+    cold, like_hugo, noop, edit = Scenario(), Scenario(), Scenario(), Scenario()
+    settings = site / "site.toml"
+    original = settings.read_bytes()
+    # The cold builds take turns (ours with `search = false`, Hugo, ours): a machine that
+    # slows down or speeds up during the run then weighs on all three alike.
     for i in range(repeat):
+        settings.write_bytes(original + b"search = false\n")
+        try:
+            bench.clear()
+            like_hugo.runs.append(bench.build())
+            report(label, f"cold, search off {i + 1}/{repeat}", like_hugo.runs[-1])
+        finally:
+            settings.write_bytes(original)
+        if hugo is not None:
+            hugo.build(i, repeat)
         bench.clear()
         cold.runs.append(bench.build())
         report(label, f"cold {i + 1}/{repeat}", cold.runs[-1])
@@ -306,17 +319,6 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str) ->
             change.restore()
         report(label, f"one edit {i + 1}/{repeat}", edit.runs[-1])
     warm = warm_edits(site, bench, change, repeat, label)
-    like_hugo = Scenario()
-    settings = site / "site.toml"
-    original = settings.read_bytes()
-    settings.write_bytes(original + b"search = false\n")
-    try:
-        for i in range(repeat):
-            bench.clear()
-            like_hugo.runs.append(bench.build())
-            report(label, f"cold, search off {i + 1}/{repeat}", like_hugo.runs[-1])
-    finally:
-        settings.write_bytes(original)
     return OurResult(cold, noop, edit, html_files, files, like_hugo, warm)
 
 
@@ -435,27 +437,34 @@ def memory(rss: float, pss: float | None) -> str:
     return f"{rss:.0f} / {pss:.0f}" if pss is not None else f"{rss:.0f} / -"
 
 
-def bench_hugo(binary: Path, site: Path, hugo_dir: Path, repeat: int, label: str) -> HugoResult:
-    started = time.perf_counter()
-    conversion = convert_site(site, hugo_dir)
-    progress(
-        f"{label} converted to Hugo in {time.perf_counter() - started:.1f} s: {conversion.articles} stories, "
-        f"{conversion.topics} topics, {conversion.providers} providers, {conversion.months} months"
-    )
-    out, cache = hugo_dir / "public", hugo_dir / ".hugo_cache"
-    cmd = [str(binary), "--quiet", "-s", str(hugo_dir), "-d", str(out), "--cacheDir", str(cache)]
-    runs = []
-    for i in range(repeat):
-        for path in (out, hugo_dir / "resources", cache):
+class HugoBench:
+    """Cold builds of the Hugo port of a site (converted once), one at a time."""
+
+    def __init__(self, binary: Path, site: Path, hugo_dir: Path, label: str):
+        started = time.perf_counter()
+        self.conversion = convert_site(site, hugo_dir)
+        progress(
+            f"{label} converted to Hugo in {time.perf_counter() - started:.1f} s: {self.conversion.articles} stories, "
+            f"{self.conversion.topics} topics, {self.conversion.providers} providers, {self.conversion.months} months"
+        )
+        self.hugo_dir, self.label = hugo_dir, label
+        self.out, self.cache = hugo_dir / "public", hugo_dir / ".hugo_cache"
+        self.cmd = [str(binary), "--quiet", "-s", str(hugo_dir), "-d", str(self.out), "--cacheDir", str(self.cache)]
+        self.runs: list[Run] = []
+
+    def build(self, i: int, repeat: int) -> None:
+        for path in (self.out, self.hugo_dir / "resources", self.cache):
             shutil.rmtree(path, ignore_errors=True)
-        run = run_measured(cmd)
+        run = run_measured(self.cmd)
         if run.returncode != 0:
-            raise BenchError(f"hugo build of {hugo_dir} failed (exit {run.returncode}):\n{run.output[-3000:]}")
-        runs.append(run)
-        progress(f"{label} Hugo cold {i + 1}/{repeat}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {memory(run.max_rss_mb, run.tree_pss_mb)} MB")
-    html_files, files = count_files(out)
-    article_pages = verify_hugo_output(out, conversion)
-    return HugoResult(conversion, runs, html_files, files, article_pages)
+            raise BenchError(f"hugo build of {self.hugo_dir} failed (exit {run.returncode}):\n{run.output[-3000:]}")
+        self.runs.append(run)
+        progress(f"{self.label} Hugo cold {i + 1}/{repeat}: {run.wall:.2f} s wall, {run.cpu:.2f} s CPU, {memory(run.max_rss_mb, run.tree_pss_mb)} MB")
+
+    def result(self) -> HugoResult:
+        html_files, files = count_files(self.out)
+        article_pages = verify_hugo_output(self.out, self.conversion)
+        return HugoResult(self.conversion, self.runs, html_files, files, article_pages)
 
 
 def verify_hugo_output(out: Path, conversion: Conversion) -> int:
@@ -585,7 +594,9 @@ def render_report(
         "tree PSS is the summed proportional set size of the process and all its workers, sampled every 0.1 s "
         "(shared pages counted once); both the largest across the runs.",
         "- cold, search off: the cold build with `search = false` in site.toml, so it does the Hugo site's "
-        "work (Hugo's site has no search index); the plain cold build also writes a Pagefind index.",
+        "work (Hugo's site has no search index); the plain cold build also writes a Pagefind index. The cold "
+        "builds take turns (ours search off, Hugo, ours; --repeat rounds), so a drift of the machine's speed "
+        "during the run weighs on all three alike.",
         "- cold: no output folder and no cache. no-op: the same build again, nothing changed. one edit: one "
         "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
         "then a build; percentages are of our cold time. one edit, warm: the same edit built by a long-lived "
@@ -678,10 +689,11 @@ def main(argv: list[str] | None = None) -> int:
             # base_url: absolute feed links and a sitemap, as a real deployment (and Hugo) has.
             (site / "site.toml").write_text(f'base_url = "{BASE_URL}"\n', encoding="utf-8")
             progress(f"{label} generated {size} articles in {site}")
-            ours = bench_site_builder(site, work / f"xdg-cache-{size}", args.repeat, label)
+            hugo_bench = HugoBench(hugo_binary, site, work / f"hugo-{size}", label) if hugo_binary else None
+            ours = bench_site_builder(site, work / f"xdg-cache-{size}", args.repeat, label, hugo_bench)
             hugo_result = None
-            if hugo_binary:
-                hugo_result = bench_hugo(hugo_binary, site, work / f"hugo-{size}", args.repeat, label)
+            if hugo_bench is not None:
+                hugo_result = hugo_bench.result()
                 progress(f"{label} Hugo cold / our cold = {hugo_result.wall / ours.cold.wall:.2f}")
         except BenchError as exc:
             failure = f"{size} articles: {exc}"
