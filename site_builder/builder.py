@@ -140,12 +140,7 @@ class Builder:
         # The last build left work for the next (search LATER, or PAGES_FIRST after an edit):
         # the search index, and a look at the files it kept unrendered.
         self.pending = False
-        # The last committed plan and its fingerprints: a long-lived Builder (serve, --watch)
-        # hands them to the next build, which then only fingerprints pages that changed.
-        self._last_model: Model | None = None
-        self._last_plan: SitePlan | None = None
-        self._last_fingerprints: tuple[str, dict] | None = None  # Fingerprinter.memo()
-        self._last_shards: dict[str, tuple[tuple, str]] | None = None  # _SearchIndex.shards
+        self._committed: _Committed | None = None  # what this Builder's last commit was made from
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self._last_scan: _LastScan | None = None  # what the last _read found, and left in state.files
 
@@ -160,7 +155,7 @@ class Builder:
         files = self._read(content_dir, config, state, scan_article_files(content_dir) if scan is None else scan)
         problems = [p for cached in files for p in cached.result.problems]
         now = options.now or datetime.now(timezone.utc)
-        last = self._last_model.selection if self._last_model is not None else None
+        last = self._committed.model.selection if self._committed is not None else None
         selection = select(
             [cached.result.article for cached in files], now, options.drafts, options.future, config.min_quality, last
         )
@@ -300,7 +295,7 @@ class Builder:
                     seconds=time.perf_counter() - started,
                 )
             _refuse_dangerous_output(options)
-            plan = plan_site(model.articles, model.config, self.state.more_on, self._last_plan)
+            plan = plan_site(model.articles, model.config, self.state.more_on, self._committed and self._committed.plan)
         statics = collect_static(options.site_dir)
         renderer, fingerprints = self._renderer(model, plan, statics)
         state = self.state
@@ -312,7 +307,7 @@ class Builder:
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only
             # Pagefind indexes while the pages render.
-            search = _SearchIndex(plan, model, state, out, scratch, defer, self._last_shards)
+            search = _SearchIndex(plan, model, state, out, scratch, defer, self._committed and self._committed.shards)
             new_pages, rendered = _write_pages(
                 writer, plan, renderer, fingerprints, state, out, not defer, self._stage("Rendering pages")
             )
@@ -336,8 +331,7 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._last_model, self._last_plan = model, plan
-        self._last_fingerprints, self._last_shards = fingerprints.memo(), search.shards
+        self._committed = _Committed(model, plan, fingerprints.memo(), search.shards)
         self.pending = defer
         report = BuildReport(
             articles=len(model.articles),
@@ -370,7 +364,7 @@ class Builder:
             FORMAT, __version__, model.config, build_options, asset_versions,
             plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries), model.config), _template_bytes(templates),
         )
-        return renderer, Fingerprinter(model.digests, site_wide, self._last_fingerprints)
+        return renderer, Fingerprinter(model.digests, site_wide, self._committed and self._committed.fingerprints)
 
     def _unchanged_since_last_build(self, inputs: Inputs) -> BuildReport | None:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
@@ -393,7 +387,7 @@ class Builder:
         would give the same ones. The build that finishes it (checks the kept files, indexes
         the search) then starts at rendering, which finds every page current."""
         if self.pending and self._last_is_ours and self._last_build_is_current(inputs):
-            return self._last_model, self._last_plan  # both set by the commit that set _last_is_ours
+            return self._committed.model, self._committed.plan  # set by the commit that set _last_is_ours
         return None
 
     def _last_build_is_current(self, inputs: Inputs) -> bool:
@@ -423,6 +417,18 @@ class Builder:
             self._changed_files = set()
             if self.last is not None:
                 save_last_build(self.options.site_dir, self.last)
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """A long-lived Builder's last commit (serve, --watch): the next build starts from it.
+    It reads only what changed, reuses the plan's unchanged objects, fingerprints only
+    new pages and hashes only search shards of other stories."""
+
+    model: Model
+    plan: SitePlan
+    fingerprints: tuple[str, dict]  # Fingerprinter.memo()
+    shards: dict[str, tuple[tuple, str]]  # _SearchIndex.shards
 
 
 @dataclass(frozen=True)
