@@ -4,7 +4,8 @@ URL, drafts, scheduled stories and `min_quality` left out.
 A long-lived build (serve, --watch) edits one file at a time: `select` then starts from
 its last Selection and puts the changed articles in their places, when nothing that
 decides a story's place or presence changed (see _patched). The result is the same as
-selecting from scratch; tests/test_incremental.py compares whole sites built both ways.
+selecting from scratch: tests/test_selection.py compares the two after random edits, and
+tests/test_incremental.py whole sites built both ways.
 """
 
 from __future__ import annotations

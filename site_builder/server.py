@@ -326,9 +326,10 @@ class Preview:
 
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good. Pages come
-        first; a changed search shard is indexed (it takes longest), and the files of the
-        pages not rendered are checked, by a second build right after. An edit saved meanwhile gets its pages first too: the index waits, but
-        not for ever (a program writing into content/ without pause)."""
+        first; a second build right after indexes a changed search shard (it takes
+        longest) and checks the files of the pages not rendered. An edit saved meanwhile
+        gets its pages first too: the index waits, but not for ever (a program writing
+        into content/ without pause)."""
         outcome = self._build(verb, NOW if self.state.root is None else PAGES_FIRST)
         rounds = 0
         while outcome.ok and self.builder.pending:

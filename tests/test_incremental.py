@@ -11,6 +11,7 @@ from pathlib import Path
 
 import hypothesis.strategies as st
 from conftest import article, make_site, tree_bytes
+from htmlcheck import page_urls
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -381,7 +382,7 @@ def test_a_retitled_story_moves_and_a_long_lived_build_moves_the_links_to_it(tmp
     built = tree_bytes(tmp_path / "live")
     assert built == fresh_build(site, tmp_path / "fresh")
     page = next(data for rel, data in built.items() if "quantum-networking-trial" in rel)
-    assert b"/cloud-outage-explained/" in page
+    assert any(link.endswith("/cloud-outage-explained/") for link in page_urls(page.decode()))
 
 
 def test_a_story_moved_by_its_slug_alone_moves_in_the_more_on_lists_that_show_it(tmp_path):
@@ -396,8 +397,9 @@ def test_a_story_moved_by_its_slug_alone_moves_in_the_more_on_lists_that_show_it
     live.build()
     built = tree_bytes(tmp_path / "live")
     assert built == fresh_build(site, tmp_path / "fresh")
-    showing = [rel for rel, data in built.items() if rel.endswith("index.html") and b"/moved-by-its-slug/" in data]
-    assert len([rel for rel in showing if rel.startswith("2024/")]) > 1  # its page, and others' "more on"
+    stories = {rel: data for rel, data in built.items() if rel.startswith("2024/") and rel.endswith("index.html")}
+    linking = [rel for rel, data in stories.items() if any(u.endswith("/moved-by-its-slug/") for u in page_urls(data.decode()))]
+    assert len(linking) > 1  # its own page, and others' "more on"
 
 
 def test_an_unchanged_story_moves_when_a_permalink_clash_is_settled_anew(tmp_path):
