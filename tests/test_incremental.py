@@ -131,6 +131,20 @@ def test_a_deleted_output_file_is_written_again(tmp_path):
     assert report.write.written == ["topics/index.html"]
 
 
+def test_finding_orphans_never_follows_a_link_out_of_the_output(tmp_path):
+    """A link in _site to a folder elsewhere (someone's shortcut) is not walked: nothing
+    behind it is an orphan to delete, however the output is listed."""
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    os.symlink(precious, site / "_site/elsewhere")
+    (site / "content/11.md").write_text(story(11, "A new title", topics=("Robotics",), day=12))
+    report = Builder(BuildOptions(site)).build()  # a new process lists the output for orphans
+    assert report.rendered > 0 and (precious / "notes.txt").read_text() == "keep me"
+
+
 def test_an_interrupted_commit_is_finished_by_the_next_build(tmp_path, monkeypatch):
     from site_builder import writer
 
