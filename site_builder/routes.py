@@ -92,7 +92,7 @@ class FeedLink:
 @dataclass(frozen=True, slots=True)
 class Page:
     path: str  # URL path below the base path: "/", "/topics/ai/page/2/", "/feed.xml"
-    template: str  # a Jinja template name, or ATOM / JSON_FEED
+    template: str  # a Jinja template name, or ATOM / JSON_FEED / SITEMAP
     context: dict = field(hash=False)
     sources: tuple[str, ...] = ()  # content files this page shows directly
     lastmod: datetime | None = None  # newest story shown, for the sitemap
@@ -139,6 +139,7 @@ class Groups:
     hold an older copy of a changed story: only its source is read from them."""
 
     order: tuple[str, ...]  # the sources of the stories, newest first
+    positions: dict[str, int]  # source -> its place in `order`
     settings: tuple  # (time zone, trending, top_stories)
     topics: dict[str, Topic]
     by_topic: dict[Topic, list[Article]]
@@ -152,7 +153,6 @@ class Groups:
 class PlanMemo:
     """What a plan leaves for the next one in the same process (serve, --watch)."""
 
-    permalink: tuple  # (pattern, time zone): what base paths were made with
     stories: dict[str, StoryKeys]  # by source
     targets: dict[str, str]  # normalized webUrl of every story on the site -> its permalink
     groups: Groups | None = None
@@ -160,9 +160,7 @@ class PlanMemo:
     entries: dict[str, Entry] = field(default_factory=dict)  # by source
     pages: dict[str, Page] = field(default_factory=dict)  # by path
     refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
-    entry_order: tuple[Entry, ...] = ()  # the entries, newest first
-    article_pages: tuple[Page, ...] = ()  # their pages, in the same order
-    positions: dict[str, int] = field(default_factory=dict)  # source -> place in that order
+    article_pages: tuple[Page, ...] = ()  # the pages of SitePlan.entries, in their order
     linked_from: dict[str, tuple[str, ...]] | None = None  # related URL -> sources linking it (see _linked_from)
 
 
@@ -189,7 +187,7 @@ class _Listing:
 
 
 def _page_count(items: int, per_page: int) -> int:
-    return max(1, -(-items // per_page))  # as paginate: an empty list still has its page
+    return max(1, -(-items // per_page))  # an empty list still has its (empty) page
 
 
 SITE_FEEDS = (
@@ -235,9 +233,8 @@ def plan_site(
     entries, replaced = _entries(articles, paths, topic_refs, source_refs, same, stable)
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    positions = same.memo.positions if stable else {source: n for n, source in enumerate(groups.order)}
     linked_from = _linked_from(keys, changed, same.memo, stable)
-    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, positions if stable else None, linked_from)
+    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, groups if stable else None, linked_from)
     home = len(pages)  # the home listing comes first
     for listing in listings:
         pages += _paginated(listing, by_source, config.paginate, same if stable else None, replaced)
@@ -263,8 +260,8 @@ def plan_site(
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
     memo = PlanMemo(
-        _permalink_settings(config), keys, targets, groups, config, by_source, {page.path: page for page in pages}, same.used,
-        entries, tuple(pages[: len(entries)]), positions, linked_from,
+        keys, targets, groups, config, by_source, {page.path: page for page in pages}, same.used,
+        tuple(pages[: len(entries)]), linked_from,
     )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
@@ -284,8 +281,9 @@ class _Reuse:
     Fingerprinter's `previous`). Equality decides, so the plan is the same either way."""
 
     def __init__(self, plan: SitePlan | None):
-        self.memo = PlanMemo((), {}, {}) if plan is None or plan.memo is None else plan.memo
-        self._refs, self._entries, self._pages = self.memo.refs, self.memo.entries, self.memo.pages
+        self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo
+        self._refs, self._pages = self.memo.refs, self.memo.pages
+        self.entries = plan.entries if plan is not None else ()  # the last plan's, newest first
         self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
         self.used: dict = {}  # the refs this plan uses, for the next one
 
@@ -296,12 +294,6 @@ class _Reuse:
         if ref is None:
             ref = self.used[value] = self._refs.get(value, value)
         return ref
-
-    def entry(self, article: Article, path: str, topics: tuple[TopicRef, ...], source: SourceRef | None) -> Entry:
-        old = self._entries.get(article.source)
-        if old is not None and old.article is article and old.path == path and old.topics == topics and old.source is source:
-            return old
-        return Entry(article, path, topics, source)
 
     def page(self, page: Page) -> Page:
         old = self._pages.get(page.path)
@@ -317,31 +309,35 @@ class _Reuse:
 
 
 def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: bool) -> tuple[tuple[Entry, ...], set[Entry]]:
-    """Every story's Entry, and the last plan's entries that were replaced. When the plans
-    are `stable`, the refs are the very same objects as before, so an unchanged story at
-    the same path keeps its Entry without its refs being looked up."""
+    """Every story's Entry (the last plan's, for the very same article at the same path
+    with the same refs), and the last plan's entries that were replaced. When the plans
+    are `stable`, the refs are the very same objects as before, so they are not looked up."""
     entries, replaced = [], set()
     known = same.memo.entries
     for a in articles:
         path = paths[a.source]
         old = known.get(a.source)
-        if stable and old is not None and old.article is a and old.path == path:
+        kept = old is not None and old.article is a and old.path == path
+        if kept and stable:
             entries.append(old)
             continue
-        entry = same.entry(a, path, tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, same))
-        entries.append(entry)
-        if old is not None and old is not entry:
+        topics, source = tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, same)
+        if kept and old.topics == topics and old.source is source:
+            entries.append(old)
+            continue
+        entries.append(Entry(a, path, topics, source))
+        if old is not None:
             replaced.add(old)
     return tuple(entries), replaced
 
 
 def _article_pages(
     entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse, replaced: set[Entry],
-    positions: dict[str, int] | None, linked_from: dict[str, tuple[str, ...]] | None,
+    groups: Groups | None, linked_from: dict[str, tuple[str, ...]] | None,
 ) -> tuple[list[Page], dict[str, str]]:
     """The story pages, in the order of `entries`, and the permalink of every story by its
-    normalized webUrl. positions: each story's place in that order, when the plans are
-    `stable` (the same as the last plan's)."""
+    normalized webUrl. groups, linked_from: given when the plans are `stable` (the same
+    stories in the same order as the last plan's)."""
     targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
     moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
@@ -371,14 +367,14 @@ def _article_pages(
         context["more_topic"] = _most_shared_topic(entry, others)
         return Page(entry.path, "article.html", context, (source,), article.published)
 
-    last_pages, last_entries = same.memo.article_pages, same.memo.entry_order
-    if positions is not None and linked_from is not None and len(last_pages) == len(entries):
+    last_pages, last_entries = same.memo.article_pages, same.entries
+    if groups is not None:  # and so is linked_from
         # The same stories in the same order: the last plan's pages, but where page_of
         # might decide otherwise (found in C loops over the stories, not Python ones).
         pages = list(last_pages)
         linking = {source for url in moved for source in linked_from.get(url, ())}
-        changed = _maybe_changed(entries, last_entries, list(positions), more, last_more, replaced_sources)
-        for n in sorted(changed.union(map(positions.__getitem__, linking))):
+        changed = _maybe_changed(entries, last_entries, groups.order, more, last_more, replaced_sources)
+        for n in sorted(changed.union(map(groups.positions.__getitem__, linking))):
             entry = entries[n]
             pages[n] = page_of(entry, last_pages[n] if last_entries[n] is entry else None)
         return pages, targets
@@ -528,7 +524,8 @@ def _permalink_settings(config: SiteConfig) -> tuple:
 def _story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanMemo) -> tuple[dict[str, StoryKeys], list[str]]:
     """Each article's StoryKeys: the last plan's where it is the very same article. Also
     returns the sources whose keys were made anew."""
-    known = previous.stories if previous.permalink == _permalink_settings(config) else {}
+    same_links = previous.config is not None and _permalink_settings(previous.config) == _permalink_settings(config)
+    known = previous.stories if same_links else {}
     keys, changed = {}, []
     for article in articles:
         story = known.get(article.source)
@@ -563,7 +560,7 @@ def _groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: li
     # always build the same site, so a rebuild can skip what did not change.
     hot = trending(articles, articles[0].published, config.trending) if articles else []
     return Groups(
-        order, settings, topics, group_by_topic(articles, topics), group_by_provider(articles),
+        order, {source: n for n, source in enumerate(order)}, settings, topics, group_by_topic(articles, topics), group_by_provider(articles),
         group_by_month(articles, config.tz), tuple(a.source for a in hot),
         tuple(a.source for a in top_stories(articles, config.top_stories)),
     )

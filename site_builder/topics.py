@@ -129,12 +129,6 @@ class Pagination:
         return self.number < self.total
 
 
-def paginate(items: Sequence, per_page: int) -> list[Pagination]:
-    """Always at least one page, so an empty list still gets its (empty) index."""
-    chunks = [tuple(items[i : i + per_page]) for i in range(0, len(items), per_page)] or [()]
-    return [Pagination(chunk, number, len(chunks), len(items)) for number, chunk in enumerate(chunks, 1)]
-
-
 MORE_WINDOW = 8  # neighbours considered per shared topic: bounded work, not O(n²)
 TITLE_WEIGHT = 3  # a near-identical title counts like three shared topics
 MIN_SIMILARITY = 0.3  # title overlap below this, without a shared topic, is coincidence
@@ -220,6 +214,11 @@ class _Tables:
     by_word: dict[str, list[int]]  # the same, for the rare words only
 
 
+def _too_many(changed: int, stories: int) -> bool:
+    """More changed stories than working near them is worth: everything is computed."""
+    return changed > max(50, stories // 20)
+
+
 def _feature(article: Article) -> tuple:
     return article.title, frozenset(map(str.casefold, article.topics)), article.published.timestamp(), article.web_url
 
@@ -246,7 +245,7 @@ def _patched_tables(old: _Tables, articles: tuple[Article, ...], groups: dict) -
     if groups is not old.groups or len(articles) != len(old.articles):
         return None
     new = list(compress(count(), map(operator.is_not, articles, old.articles)))
-    if len(new) > max(50, len(articles) // 20):
+    if _too_many(len(new), len(articles)):
         return None
     features, words, stamps = dict(old.features), old.words.copy(), old.stamps.copy()
     all_words, by_word = dict(old.all_words), dict(old.by_word)
@@ -341,7 +340,7 @@ def _near_changes(previous: MoreOnMemo, tables: _Tables, changed: set[str] | Non
     if changed is None:
         changed = {source for source, feature in features.items() if old.get(source) != feature}
         changed |= old.keys() - features.keys()
-    if len(changed) > max(50, len(features) // 20):
+    if _too_many(len(changed), len(features)):
         return None
     near = {index[source] for source in changed if source in index}
     reach = MORE_WINDOW
