@@ -5,6 +5,7 @@ to list and stat the files, starts without loading any of that."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -22,28 +23,15 @@ def is_ignored_name(name: str) -> bool:
 def scan_article_files(content_dir: Path) -> list[tuple[str, int, int]]:
     """Every article file below content_dir as (path, size, mtime_ns), in a stable order;
     hidden folders skipped. One walk serves both the "did anything change" check and the
-    parse cache (at 10,000 stories a second walk and stat would cost 50 ms). scandir, not
-    os.walk: its entries carry their path and file type, so a file costs one stat call."""
-    found: list[tuple[str, int, int]] = []
-    folders = [str(content_dir)]
-    while folders:
-        try:
-            entries = os.scandir(folders.pop())
-        except OSError:
-            continue  # no content/ (yet), or a folder deleted while we looked
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if is_ignored_name(name):  # never descend into .git etc.
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):  # as os.walk: no symlink loops
-                        folders.append(entry.path)
-                    elif name.lower().endswith(ARTICLE_SUFFIXES) and entry.is_file():  # a link to a file counts
-                        stat = entry.stat()
-                        found.append((entry.path, stat.st_size, stat.st_mtime_ns))
-                except OSError:
-                    continue  # deleted while we looked
+    parse cache (at 10,000 stories a second walk and stat would cost 50 ms)."""
+    found = []
+    for _, entry in _files_below(str(content_dir)):
+        if entry.name.lower().endswith(ARTICLE_SUFFIXES):
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue  # deleted while we looked
+            found.append((entry.path, stat.st_size, stat.st_mtime_ns))
     found.sort()
     return found
 
@@ -59,11 +47,30 @@ def theme_files(folder: Path) -> list[tuple[str, str]]:
     dotfiles are skipped, as in content/: a build never reads them, so they must not
     count as a change either (a vim swap file would otherwise re-render every page).
     Only regular files (or links to them): a link to nothing or a named pipe is no file."""
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = [d for d in dirs if not is_ignored_name(d)]
-        for name in names:
-            path = os.path.join(root, name)
-            if not is_ignored_name(name) and os.path.isfile(path):
-                found.append((os.path.relpath(path, folder).replace(os.sep, "/"), path))
-    return sorted(found)
+    return sorted((rel, entry.path) for rel, entry in _files_below(str(folder)))
+
+
+def _files_below(root: str) -> Iterator[tuple[str, os.DirEntry]]:
+    """(path relative to root as "a/b.md", entry) of every regular file, or link to one,
+    below root. Ignored names are skipped (a hidden folder is never entered), a link to a
+    folder is not followed (no loops), a folder gone or unreadable is skipped. scandir,
+    not os.walk: its entries carry their file type, so listing costs no stat call."""
+    folders = [("", root)]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue  # missing (no templates/ of its own), or deleted while we looked
+        with entries:
+            for entry in entries:
+                name = entry.name
+                if is_ignored_name(name):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append((f"{prefix}{name}/", entry.path))
+                    elif entry.is_file():
+                        yield prefix + name, entry
+                except OSError:
+                    continue  # deleted while we looked
