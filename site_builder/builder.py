@@ -101,12 +101,20 @@ def _plural(n: int, word: str) -> str:
 @dataclass(frozen=True)
 class Model:
     config: SiteConfig
-    articles: tuple[Article, ...]  # to publish, newest first
+    selection: Selection  # which stories are published (kept whole: the next model patches it)
     files: int
     problems: tuple[Problem, ...]
     digests: dict  # article source -> hash of its file
-    next_change: datetime | None  # when the first scheduled (future) story goes live
-    selection: Selection | None = field(default=None, compare=False, repr=False)  # for the next model
+
+    @property
+    def articles(self) -> tuple[Article, ...]:
+        """To publish, newest first."""
+        return self.selection.published
+
+    @property
+    def next_change(self) -> datetime | None:
+        """When the first scheduled (future) story goes live."""
+        return self.selection.next_change
 
 
 def content_folder(site_dir: Path) -> Path:
@@ -161,7 +169,7 @@ class Builder:
         )
         problems.extend(selection.duplicates)
         digests = {c.result.article.source: c.digest for c in files if c.result.article is not None}
-        return Model(config, selection.published, len(files), tuple(problems), digests, selection.next_change, selection)
+        return Model(config, selection, len(files), tuple(problems), digests)
 
     def _state(self, key: tuple) -> BuildState:
         if self.state is None or self.state.key != key:
@@ -180,27 +188,26 @@ class Builder:
         fresh = self._restamped(content_dir, previous, listed)
         current: dict[str, CachedFile] = dict(previous) if fresh is not None else {}
         looked_at: list[str] = []
-        to_parse: list[tuple[str, str, int, int, bytes | None]] = []
-        content_prefix = len(str(content_dir))
+        to_parse: list[tuple[str, str, int, int, bytes | None, str | None]] = []
         for path, size, mtime_ns in scan if fresh is None else sorted(fresh):
-            # Found by walking content_dir, so the path starts with it: no Path.relative_to.
-            rel = content_dir.name + path[content_prefix:]
+            rel = _cache_key(content_dir, path)
             looked_at.append(rel)
             cached = previous.get(rel)
             if cached and cached.size == size and cached.mtime_ns == mtime_ns:
                 current[rel] = cached
                 continue
-            raw = None
+            raw = digest = None
             if cached:  # touched: the same bytes (a `git checkout`, a save without edits) keep it
                 try:
                     with open(path, "rb") as handle:
                         raw = handle.read()
                 except OSError:
                     pass  # unreadable or gone: the reader says why
-                if raw is not None and cached.digest == file_digest(raw):
+                digest = file_digest(raw) if raw is not None else None
+                if digest == cached.digest:
                     current[rel] = CachedFile(size, mtime_ns, cached.digest, cached.result)
                     continue
-            to_parse.append((path, rel, size, mtime_ns, raw))
+            to_parse.append((path, rel, size, mtime_ns, raw, digest))
         # Imported here: YAML, Markdown and nh3 load only when some file must be parsed.
         from .content import parse_article, read_article
 
@@ -210,13 +217,13 @@ class Builder:
             # Each file is read once, above (a touched file, to compare) or here: its digest
             # (the cache's key) and its article come from the same bytes.
             parsed = []
-            for path, rel, size, mtime_ns, raw in items:
+            for path, rel, size, mtime_ns, raw, digest in items:
                 try:
                     raw = Path(path).read_bytes() if raw is None else raw
                 except OSError:
                     parsed.append((rel, CachedFile(size, mtime_ns, "", read_article(Path(path), rel, tz))))
                     continue
-                parsed.append((rel, CachedFile(size, mtime_ns, file_digest(raw), parse_article(raw, rel, tz))))
+                parsed.append((rel, CachedFile(size, mtime_ns, digest or file_digest(raw), parse_article(raw, rel, tz))))
             return parsed
 
         for chunk in map_chunks(parse, to_parse, self._stage("Reading articles")):
@@ -225,8 +232,7 @@ class Builder:
         self._changed_files |= previous.keys() - current.keys()
         state.files = current
         rels = sorted(current) if fresh is None else self._last_scan.rels
-        paths = {path for path, _, _ in scan} if fresh is None else self._last_scan.paths
-        self._last_scan = _LastScan(content_dir, current, listed, paths, rels)
+        self._last_scan = _LastScan(content_dir, current, listed, rels)
         return [current[rel] for rel in rels]
 
     def _restamped(self, content_dir: Path, files: dict[str, CachedFile], listed: set[tuple[str, int, int]]) -> set | None:
@@ -237,7 +243,7 @@ class Builder:
         if last is None or last.files is not files or last.content_dir != content_dir or len(listed) != len(last.listed):
             return None
         fresh = listed - last.listed
-        if len(fresh) > 50 or not all(path in last.paths for path, _, _ in fresh):
+        if len(fresh) > 50 or not all(_cache_key(content_dir, path) in files for path, _, _ in fresh):
             return None  # a file came or went: as many entries, other paths
         return fresh
 
@@ -422,7 +428,7 @@ class Builder:
 @dataclass(frozen=True)
 class _Committed:
     """A long-lived Builder's last commit (serve, --watch): the next build starts from it.
-    It reads only what changed, reuses the plan's unchanged objects, fingerprints only
+    It selects only what changed, reuses the plan's unchanged objects, fingerprints only
     new pages and hashes only search shards of other stories."""
 
     model: Model
@@ -436,8 +442,13 @@ class _LastScan:
     content_dir: Path
     files: dict[str, CachedFile]  # the state's files it left (compared by identity)
     listed: set[tuple[str, int, int]]  # the scan's (path, size, mtime_ns) entries
-    paths: set[str]
     rels: list[str]  # the files' keys, sorted
+
+
+def _cache_key(content_dir: Path, path: str) -> str:
+    """An article file's key in the parse cache: its path from the site folder. Found by
+    walking content_dir, so the path starts with it: no Path.relative_to."""
+    return content_dir.name + path[len(str(content_dir)):]
 
 
 @contextlib.contextmanager

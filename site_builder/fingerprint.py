@@ -48,27 +48,17 @@ class Fingerprinter:
         (not the older generation this one was handed, which can now be freed)."""
         return self._site_wide, self.known
 
-    def page(self, page: Page) -> str | None:
-        """None when the page holds something we cannot fingerprint: it always renders."""
-        known = self._previous.get(id(page))
-        if known is not None and known[0] is page:
-            self.known[id(page)] = known
-            return known[1]
-        fingerprint = self._fingerprint(page)
-        self.known[id(page)] = (page, fingerprint)
-        return fingerprint
-
     def pages(self, pages: Sequence[Page]) -> list[str | None]:
-        """page() for each, in one loop: at 10,000 stories a build asks for 11,500."""
+        """Each page's fingerprint, in one loop (at 10,000 stories a build asks for 11,500);
+        None for a page holding something we cannot fingerprint: it always renders."""
         previous, known = self._previous, self.known
         fingerprints = []
         for page in pages:
             old = previous.get(id(page))
-            if old is not None and old[0] is page:
-                known[id(page)] = old
-                fingerprints.append(old[1])
-            else:
-                fingerprints.append(self.page(page))
+            if old is None or old[0] is not page:
+                old = (page, self._fingerprint(page))
+            known[id(page)] = old
+            fingerprints.append(old[1])
         return fingerprints
 
     def _fingerprint(self, page: Page) -> str | None:

@@ -54,7 +54,7 @@ def safe_relative(rel: str) -> str:
 
 
 class SiteWriter:
-    """Stage files with `add` (or `keep` an unchanged one), then `commit()`; `abort()`
+    """Stage files with `add` (or `keep_all` unchanged ones), then `commit()`; `abort()`
     discards the staged files and leaves the output as it was."""
 
     def __init__(self, out_dir: Path):
@@ -121,13 +121,9 @@ class SiteWriter:
             self._dirs.add(target.parent)
         return target
 
-    def keep(self, rel: str) -> None:
-        """The build knows this file is unchanged without rendering it."""
-        self._claim(rel)
-        self.result.unchanged += 1
-
     def keep_all(self, rels: Sequence[str]) -> None:
-        """keep() for each: one set update for the 20,000 files of a large site."""
+        """Files the build knows are unchanged without writing them: claimed with one set
+        update (the 20,000 files of a large site)."""
         keys = list(map(safe_relative, rels))
         produced = self.produced
         if not produced.isdisjoint(keys) or len(set(keys)) != len(keys):
@@ -223,9 +219,9 @@ def _same_files(old: Path, new: Path) -> bool:
     """Sizes first: most new files (Pagefind names its files by their content) have no
     old file of the same size, and then neither is read."""
     try:
-        if os.stat(old).st_size != os.stat(new).st_size:
-            return False
-        return _same_bytes(old, new.read_bytes())
+        size = os.stat(new).st_size
+        with open(old, "rb") as handle:
+            return os.fstat(handle.fileno()).st_size == size and handle.read() == new.read_bytes()
     except OSError:
         return False
 
