@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 OUTPUT_DIR = "_site"
 SCRATCH = ".search-scratch"
-NOW, LATER, PAGES_FIRST = "now", "later", "pages first"  # Builder.build(search=...)
+NOW, PAGES_FIRST = "now", "pages first"  # Builder.build(search=...)
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class Builder:
         self.state: BuildState | None = None
         self.last: LastBuild | None = None
         self._changed_files: set[str] = set()  # article files changed since the state was saved
-        # The last build left work for the next (search LATER, or PAGES_FIRST after an edit):
+        # The last build left work for the next (PAGES_FIRST after an edit):
         # the search index, and a look at the files it kept unrendered.
         self.pending = False
         self._committed: _Committed | None = None  # what this Builder's last commit was made from
@@ -271,13 +271,12 @@ class Builder:
         """publish_with_errors=False leaves the output untouched when an article is invalid
         (the preview keeps showing the last good site). commit_lock is held only while the
         output changes (the preview's readers wait for that, not for the whole build).
-        search: NOW indexes changed search shards in this build; LATER leaves the index as
-        it is, and the files of unchanged pages unchecked (that they are still the ones
-        written), for a later build (`pending`); PAGES_FIRST (the preview) does as LATER
-        when an input changed since the last build, so its pages are served first, and as
-        NOW when nothing did."""
-        if search not in (NOW, LATER, PAGES_FIRST):
-            raise ValueError(f"search must be NOW, LATER or PAGES_FIRST, not {search!r}")
+        search: NOW indexes changed search shards in this build. PAGES_FIRST (the preview)
+        does too when no input changed since the last build; when one did, its pages are
+        served first: the index is left as it is, and the files of unchanged pages
+        unchecked (that they are still the ones written), for the next build (`pending`)."""
+        if search not in (NOW, PAGES_FIRST):
+            raise ValueError(f"search must be NOW or PAGES_FIRST, not {search!r}")
         with _gc_paused():
             return self._build(publish_with_errors, commit_lock, search)
 
@@ -290,7 +289,7 @@ class Builder:
             unchanged.seconds = time.perf_counter() - started
             return unchanged
         last = self._current_model_and_plan(inputs)
-        defer = search_mode == LATER or (search_mode == PAGES_FIRST and last is None)
+        defer = search_mode == PAGES_FIRST and last is None
         if last is not None:
             model, plan = last
         else:

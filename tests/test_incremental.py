@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from site_builder import search
-from site_builder.builder import LATER, PAGES_FIRST, BuildOptions, Builder
+from site_builder.builder import PAGES_FIRST, BuildOptions, Builder
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
 from site_builder.yamlfm import split_and_parse
 
@@ -341,7 +341,7 @@ def test_the_preview_can_serve_pages_before_the_search_index_follows(tmp_path):
     builder = Builder(BuildOptions(site), cache="read")  # as serve keeps it
     builder.build()
     (site / "content/11.md").write_text(story(11, "Pages first, index next", topics=("Cloud", "AI"), day=12))
-    pages_first = builder.build(search=LATER)
+    pages_first = builder.build(search=PAGES_FIRST)
     assert builder.pending and pages_first.rendered > 0
     assert not [rel for rel in pages_first.write.written if rel.startswith("pagefind/")]
     index_next = builder.build()  # not skipped as "nothing changed": the index is stale
