@@ -57,8 +57,6 @@ class _Links(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.urls += [url for name, value in attrs for url in _urls(name, value)]
 
-    handle_startendtag = handle_starttag
-
 
 def page_urls(html: str) -> list[str]:
     """Every URL a page points at (href, src, each srcset candidate, ...), entities decoded."""
