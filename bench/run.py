@@ -318,18 +318,18 @@ def bench_site_builder(site: Path, cache_home: Path, repeat: int, label: str, hu
         finally:
             change.restore()
         report(label, f"one edit {i + 1}/{repeat}", edit.runs[-1])
-    warm = warm_edits(site, bench, change, repeat, label)
+    warm = warm_edits(bench, change, repeat, label)
     return OurResult(cold, noop, edit, html_files, files, like_hugo, warm)
 
 
-def warm_edits(site: Path, bench: SiteBuilderBench, change: TitleEdit, repeat: int, label: str) -> list[float]:
+def warm_edits(bench: SiteBuilderBench, change: TitleEdit, repeat: int, label: str) -> list[float]:
     """The same title edit, built by one long-lived Builder, as `serve` and `build --watch`
     keep one: its state, last plan and fingerprints are in memory. Run in a child process
     (this script with --warm-edit); the first edit there warms it up and is not counted."""
-    cmd = [sys.executable, __file__, "--warm-edit", str(site), str(bench.out), str(change.path), change.title, str(repeat)]
+    cmd = [sys.executable, __file__, "--warm-edit", str(bench.site), str(bench.out), str(change.path), change.title, str(repeat)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=bench.env)
     if done.returncode != 0:
-        raise BenchError(f"warm edits of {site} failed:\n{done.stderr[-3000:]}")
+        raise BenchError(f"warm edits of {bench.site} failed:\n{done.stderr[-3000:]}")
     seconds = json.loads(done.stdout.strip().splitlines()[-1])
     for i, s in enumerate(seconds):
         progress(f"{label} site-builder one edit, warm {i + 1}/{repeat}: {s:.2f} s")
@@ -337,8 +337,9 @@ def warm_edits(site: Path, bench: SiteBuilderBench, change: TitleEdit, repeat: i
 
 
 def run_warm_edits(site: Path, out: Path, path: Path, title: str, repeat: int) -> None:
-    """--warm-edit: prints a JSON list of seconds, one per measured edit. The output and
-    the cache it leaves behind are not used again (the next scenario starts cold)."""
+    """--warm-edit: prints a JSON list of seconds, one per measured edit. The last of a
+    size's measurements: its output (with --keep, the site shows the last warm title) is
+    not used again."""
     from site_builder.builder import Builder, BuildOptions
 
     change = TitleEdit(path, path.read_bytes(), title)
