@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 import gc
 import hashlib
 import os
@@ -311,10 +312,10 @@ class Builder:
         search = None
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only
-            # Pagefind indexes while the pages render.
+            # Pagefind indexes while the pages render: refilling() starts shards as others finish.
             search = _SearchIndex(plan, model, state, out, scratch, defer, self._committed and self._committed.shards)
             new_pages, rendered = _write_pages(
-                writer, plan, renderer, fingerprints, state, out, not defer, self._stage("Rendering pages")
+                writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages"))
             )
             _write_static(writer, plan, statics)
             search.write(writer)
@@ -535,7 +536,9 @@ class _SearchIndex:
     its stories (or the base path or language) changed: a large site's index is thousands
     of files, and re-indexing everything for one edit would cost seconds."""
 
-    PARALLEL = 2  # shards indexed at once after the pages are rendered
+    # Shards indexing at once, beside the render workers: at 4,000 stories (8 shards, 2
+    # cores) a cold build took 6% less time than with 1 shard during the render and 2 after.
+    PARALLEL = 2
 
     def __init__(
         self, plan: SitePlan, model: Model, state: BuildState, out: Path, scratch: Path, defer: bool = False,
@@ -579,7 +582,7 @@ class _SearchIndex:
                 current.append((folder, fingerprint, entries, previous))
             elif not defer:
                 self.todo.append((folder, fingerprint, entries, bool(previous)))
-        self._start(1)  # one shard indexes while the pages render (and its files are checked)
+        self._start(1)  # one shard indexes while the others' files are checked; more while the pages render
         for folder, fingerprint, entries, previous in current:
             if all(file_stamp(f"{out}/{rel}") == stamp for rel, stamp in previous[1].items()):
                 self._keep(folder, previous)
@@ -587,12 +590,24 @@ class _SearchIndex:
                 self.todo.append((folder, fingerprint, entries, True))
         self._start(1)
 
+    def refilling(self, progress: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+        """The render's progress callback, which also starts waiting shards as running ones
+        finish: a cold build's shards are indexed while the pages render, not after."""
+
+        def step(done: int, total: int) -> None:
+            self._start(self.PARALLEL)
+            if progress:
+                progress(done, total)
+
+        return step
+
     def _keep(self, folder: str, previous: tuple[str, dict]) -> None:
         self.kept += list(previous[1])
         self.result[folder] = previous
 
     def _start(self, limit: int) -> None:
-        while self.todo and len(self.running) < limit:
+        """Start waiting shards until `limit` are indexing (finished ones not counted)."""
+        while self.todo and sum(job.busy() for _, _, job in self.running) < limit:
             folder, fingerprint, entries, indexed_before = self.todo.pop(0)
             bundle = None if indexed_before else self.scratch / folder.replace("/", "-")  # see SearchIndexJob
             self.running.append((folder, fingerprint, SearchIndexJob(entries, self.config, folder, bundle)))

@@ -67,7 +67,7 @@ def shard_folder(shard: int) -> str:
 
 class SearchIndexJob:
     """Pagefind indexing of one shard, started early and collected later, so the index is
-    built on one core while the pages are rendered on the others. Sharding also bounds
+    built while the pages are rendered. Sharding also bounds
     Pagefind's memory, which grows with the stories it indexes at once."""
 
     def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path | None):
@@ -95,6 +95,10 @@ class SearchIndexJob:
             url = config.base_path + entry.path.lstrip("/")
             (records / f"{number}.html").write_text(_record(entry, url, config.language), encoding="utf-8")
         self._process = _start_pagefind(records, self._bundle, config.language)
+
+    def busy(self) -> bool:
+        """Pagefind is still indexing (a finished job holds no core, only its files)."""
+        return self._process is not None and self._process.poll() is None
 
     def files(self) -> dict[str, Path]:
         """The search bundle's files: {path under the output folder: where it is now},

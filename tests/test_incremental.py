@@ -327,6 +327,36 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
+def test_search_shards_index_while_the_pages_render_never_more_than_two_at_once(tmp_path, monkeypatch):
+    """A cold build starts waiting shards from the render's progress, not after it, and
+    counts only the Pagefind processes still running against its limit."""
+    from site_builder import parallel, search
+    from site_builder.builder import build
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 4)  # 30 stories: 8 shards
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)  # rendered in chunks by 2 workers: many progress steps
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "2")
+    started: list = []
+    real_start = search._start_pagefind
+    monkeypatch.setattr(search, "_start_pagefind", lambda *args: started.append(real_start(*args)) or started[-1])
+    seen: list[tuple[int, int]] = []  # (shards started, still indexing) at each render step
+
+    def progress(stage, done, total):
+        if stage == "Rendering pages":
+            seen.append((len(started), sum(process.poll() is None for process in started)))
+            for process in started:
+                process.wait()  # so the next step has two free places to fill
+
+    site = small_site(tmp_path)
+    build(BuildOptions(site), progress=progress)
+    assert len(seen) > 2
+    assert seen[0][0] >= 2  # the second shard did not wait for the render to end
+    assert seen[1][0] >= 4  # nor did the next two, once the first ones were done
+    assert all(running <= 2 for _, running in seen)
+    assert len(started) == 8
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
 def test_progress_is_reported_per_stage_and_only_where_work_is_done(tmp_path):
     from site_builder.builder import build
 
