@@ -21,7 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import SiteConfig
@@ -174,9 +174,25 @@ def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Po
     command = [str(binary), "--site", str(records), "--output-path", str(bundle),
                "--force-language", language.split("-")[0].lower(), "--quiet"]
     try:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=pagefind_environment(os.environ)
+        )
     except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind: {exc}") from None
+
+
+# Pagefind's binary allocates with jemalloc (read through its `_RJEM_` prefix), which hands
+# each zeroed 64 KiB buffer (one or more per record) back to the kernel and faults its
+# pages in again: 48 page faults per story. Caching buffers up to 128 KiB per thread keeps
+# them: at 3,621 stories, 174,000 faults became 49,000, system time 0.55 -> 0.25 s, wall
+# 1.25 -> 0.95 s, peak memory +1.5%; the index is byte for byte the same. A binary
+# without jemalloc ignores the variable; one the user set is left alone.
+PAGEFIND_ALLOCATOR = ("_RJEM_MALLOC_CONF", "tcache_max:131072")
+
+
+def pagefind_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    name, value = PAGEFIND_ALLOCATOR
+    return {name: value, **environ}
 
 
 def record_inputs(entry: Entry) -> tuple:

@@ -248,3 +248,22 @@ def test_search_can_be_turned_off(small_site, run):
     assert run("build", small_site).code == 0
     assert not (out / "pagefind").exists() and not (out / "search").exists()
     assert search_parts() == []  # no search box, no search script
+
+
+def test_pagefind_gets_its_allocator_setting_unless_the_user_set_one_and_the_index_is_the_same(small_site, tmp_path, monkeypatch):
+    import subprocess
+
+    from site_builder import search
+    from site_builder.builder import BuildOptions, build
+
+    environments = []
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(search.subprocess, "Popen", lambda *a, **k: environments.append(k.get("env")) or real_popen(*a, **k))
+    monkeypatch.delenv("_RJEM_MALLOC_CONF", raising=False)
+    build(BuildOptions(small_site, out_dir=tmp_path / "tuned"))
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "narenas:1")
+    build(BuildOptions(small_site, out_dir=tmp_path / "user"))
+    assert [env["_RJEM_MALLOC_CONF"] for env in environments] == ["tcache_max:131072", "narenas:1"]
+    assert environments[0]["PATH"] == os.environ["PATH"]  # the rest of the environment is passed on
+    tuned, user = (snapshot(tmp_path / name / "pagefind") for name in ("tuned", "user"))
+    assert {k: v[0] for k, v in tuned.items()} == {k: v[0] for k, v in user.items()} and tuned
