@@ -4,6 +4,7 @@ when a large job replaces its workers halfway to bound their memory."""
 from __future__ import annotations
 
 import os
+import threading
 
 from site_builder import parallel
 
@@ -12,15 +13,45 @@ def _squares(chunk):
     return os.getpid(), [n * n for n in chunk]
 
 
+_forks: list[bool] | None = None  # while a test listens: was each fork made by the main thread?
+
+
+def _note_fork() -> None:
+    if _forks is not None:
+        _forks.append(threading.current_thread() is threading.main_thread())
+
+
+os.register_at_fork(before=_note_fork)
+
+
+def _map_and_note_forks(items) -> tuple[list, list[bool]]:
+    global _forks
+    _forks = []
+    try:
+        return parallel.map_chunks(_squares, items), _forks
+    finally:
+        _forks = None
+
+
 def test_a_large_job_replaces_its_workers_and_keeps_the_results_in_order(monkeypatch):
     monkeypatch.setenv("SITE_BUILDER_WORKERS", "2")
     items = list(range(1_000))
-    kept = parallel.map_chunks(_squares, items)  # below RECYCLE_ABOVE: the same two workers
+    kept, kept_forks = _map_and_note_forks(items)  # below RECYCLE_ABOVE: the same two workers
     monkeypatch.setattr(parallel, "RECYCLE_ABOVE", 500)
-    recycled = parallel.map_chunks(_squares, items)
+    recycled, recycled_forks = _map_and_note_forks(items)
     for results in (kept, recycled):
         assert [n for _, squares in results for n in squares] == [n * n for n in items]
         assert os.getpid() not in {pid for pid, _ in results}  # really in workers
-    assert len({pid for pid, _ in kept}) <= 2
-    # 16 chunks, each worker replaced after 4 of them: more than two processes did the work.
-    assert len({pid for pid, _ in recycled}) > 2
+    assert len(kept_forks) == 2
+    assert len(recycled_forks) == 4  # both workers replaced halfway
+
+
+def test_replacement_workers_are_forked_by_the_calling_thread(monkeypatch):
+    """Pool(maxtasksperchild) forks replacements from its own thread while the caller runs
+    on (its progress callback starts the search index's Pagefind processes): a fork then
+    can copy a held lock, or the pipe of a process being started, and hang the build.
+    Every fork must come from the thread that called map_chunks."""
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "2")
+    monkeypatch.setattr(parallel, "RECYCLE_ABOVE", 500)
+    _, forks = _map_and_note_forks(list(range(1_000)))
+    assert len(forks) > 2 and all(forks)
