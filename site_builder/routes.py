@@ -32,6 +32,7 @@ from .topics import (
 FEED_SIZE = 50
 NAV_TOPICS = 5
 ATOM, JSON_FEED, SITEMAP = "feed:atom", "feed:json", "sitemap"  # pages rendered by feeds.py, not Jinja
+ARTICLE = "article.html"  # a story's own page
 
 
 class PlanError(Exception):
@@ -365,7 +366,7 @@ def _article_pages(
             return old
         context = {"entry": entry, "title": article.title, "related": related, "more": others}
         context["more_topic"] = _most_shared_topic(entry, others)
-        return Page(entry.path, "article.html", context, (source,), article.published)
+        return Page(entry.path, ARTICLE, context, (source,), article.published)
 
     last_pages, last_entries = same.memo.article_pages, same.entries
     if groups is not None:  # and so is linked_from
@@ -609,4 +610,4 @@ def _refuse_shared_paths(pages: Sequence[Page]) -> None:
 
 
 def _describe(page: Page) -> str:
-    return page.sources[0] if page.template == "article.html" else f"the {page.template} page"
+    return page.sources[0] if page.template == ARTICLE else f"the {page.template} page"

@@ -327,7 +327,7 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
-def test_search_shards_index_while_the_pages_render_never_more_than_two_at_once(tmp_path, monkeypatch):
+def test_search_shards_index_one_at_a_time_while_the_pages_render(tmp_path, monkeypatch):
     """A cold build starts waiting shards from the render's progress, not after it, and
     counts only the Pagefind processes still running against its limit."""
     from site_builder import parallel, search
@@ -345,16 +345,41 @@ def test_search_shards_index_while_the_pages_render_never_more_than_two_at_once(
         if stage == "Rendering pages":
             seen.append((len(started), sum(process.poll() is None for process in started)))
             for process in started:
-                process.wait()  # so the next step has two free places to fill
+                process.wait()  # so the next step has a free place to fill
 
     site = small_site(tmp_path)
     build(BuildOptions(site), progress=progress)
     assert len(seen) > 2
-    assert seen[0][0] >= 2  # the second shard did not wait for the render to end
-    assert seen[1][0] >= 4  # nor did the next two, once the first ones were done
-    assert all(running <= 2 for _, running in seen)
+    assert seen[1][0] == seen[0][0] + 1  # the next shard did not wait for the render to end
+    assert all(running <= 1 for _, running in seen)
     assert len(started) == 8
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_story_pages_and_listings_are_rendered_by_different_workers(tmp_path, monkeypatch):
+    """A listing shows stories from all over the site, so its worker copies most of the
+    model into its own memory; workers that render story pages must not be those."""
+    from site_builder import parallel
+    from site_builder.builder import build
+    from site_builder.render import Renderer
+
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 1)
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "2")
+    log = tmp_path / "rendered-by.txt"
+    real_render = Renderer.render
+
+    def render(self, page):
+        with open(log, "a") as handle:  # from each worker process
+            handle.write(f"{os.getpid()} {page.template}\n")
+        return real_render(self, page)
+
+    monkeypatch.setattr(Renderer, "render", render)
+    build(BuildOptions(small_site(tmp_path)))
+    lines = [line.split() for line in log.read_text().splitlines()]
+    story_workers = {pid for pid, template in lines if template == "article.html"}
+    other_workers = {pid for pid, template in lines if template != "article.html"}
+    assert story_workers and other_workers and not story_workers & other_workers
+    assert str(os.getpid()) not in story_workers | other_workers  # really in workers
 
 
 def test_progress_is_reported_per_stage_and_only_where_work_is_done(tmp_path):
