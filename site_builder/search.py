@@ -67,8 +67,8 @@ def shard_folder(shard: int) -> str:
 
 class SearchIndexJob:
     """Pagefind indexing of one shard, started early and collected later, so the index is
-    built while the pages are rendered. Sharding also bounds
-    Pagefind's memory, which grows with the stories it indexes at once."""
+    built while the pages are rendered. Sharding also bounds Pagefind's memory, which
+    grows with the stories it indexes at once."""
 
     def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path | None):
         """bundle: where Pagefind writes. A scratch folder beside the staged site, so that
