@@ -55,3 +55,18 @@ def test_replacement_workers_are_forked_by_the_calling_thread(monkeypatch):
     monkeypatch.setattr(parallel, "RECYCLE_ABOVE", 500)
     _, forks = _map_and_note_forks(list(range(1_000)))
     assert len(forks) > 2 and all(forks)
+
+
+def _sizes(chunk):
+    return len(chunk)
+
+
+def test_a_large_job_goes_in_short_chunks(monkeypatch):
+    """A pool ends when its slowest chunk does, and progress moves by chunks: large jobs
+    are cut into chunks of at most MAX_CHUNK items, not into a fixed number of them."""
+    monkeypatch.setenv("SITE_BUILDER_WORKERS", "2")
+    monkeypatch.setattr(parallel, "MAX_CHUNK", 10)
+    steps = []
+    sizes = parallel.map_chunks(_sizes, list(range(1_000)), lambda done, total: steps.append(done))
+    assert sum(sizes) == 1_000 and max(sizes) == 10
+    assert steps == list(range(10, 1_001, 10))
