@@ -210,7 +210,8 @@ class Trash:
     the last minute or more (`recently_deleted` under `ext4_new_inode`, 10% of the
     samples in `perf record -a`). A first build on a fresh clone never pays that, and it
     grows with the files deleted: at 4,000 stories it added about 1 s to our 4.7 s cold
-    build (8,420 files), and less to Hugo's (4,707). See bench/README.md."""
+    build (8,420 files); Hugo's writes 4,707, so it should pay less (not measured). See
+    bench/README.md."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -621,7 +622,8 @@ def render_report(
         "work (Hugo's site has no search index); the plain cold build also writes a Pagefind index. The cold "
         "builds take turns (ours search off, Hugo, ours; --repeat rounds), so a drift of the machine's speed "
         "during the run weighs on all three alike.",
-        "- cold: no output folder and no cache. no-op: the same build again, nothing changed. one edit: one "
+        "- cold: no output folder and no cache (moved out of the way, not deleted: deleting thousands of files "
+        "right before a build slows its file creation on ext4; see bench/README.md). no-op: the same build again, nothing changed. one edit: one "
         "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
         "then a build; percentages are of our cold time. one edit, warm: the same edit built by a long-lived "
         "Builder, as `serve` and `build --watch` keep one (the build call only, search index included; "
