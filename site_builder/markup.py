@@ -41,11 +41,49 @@ def render_markdown(text: str) -> str:
     """Markdown -> sanitised HTML. Safe to mark `safe` in templates."""
     if not text.strip():
         return ""
+    plain = _plain_paragraphs(text)
+    if plain is not None:
+        return _sanitise(plain)
     if threading.current_thread() is not threading.main_thread() and len(text) > INLINE_OFF_MAIN_THREAD:
         html = _convert_in_child(text)  # no CPU timer off the main thread: bound it there
     else:
         html = _convert(text)
     return _sanitise(html)
+
+
+# A line of plain prose: words and everyday punctuation, none of the characters Markdown
+# (with the "extra" extensions) gives a meaning to, and no start that could open a block
+# (list, quote, code, definition); or such a line as a heading ("## Why it matters").
+# Python-Markdown turns paragraphs of such lines into <p> elements holding the lines as
+# they are, and the headings into <hN>; tests/test_markup_fast_path.py checks that against
+# Python-Markdown itself.
+_PROSE = r"[A-Za-z\"'(][A-Za-z0-9 .,;:'\"?!()%/-]*(?<! )"
+_PLAIN_LINE = re.compile(_PROSE)
+_HEADING = re.compile(rf"(#{{1,6}}) ({_PROSE})")
+
+
+def _plain_paragraphs(text: str) -> str | None:
+    """The HTML Python-Markdown makes of a body of plain prose and headings, without
+    running it (0.4 ms a body, a fifth of reading an article that has one); None for any
+    other body."""
+    blocks: list[str] = []
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if _PLAIN_LINE.fullmatch(line):
+            lines.append(line)
+            continue
+        if lines:
+            blocks.append("<p>" + "\n".join(lines) + "</p>")
+            lines = []
+        if line:
+            heading = _HEADING.fullmatch(line)
+            if heading is None:
+                return None
+            level = len(heading[1])
+            blocks.append(f"<h{level}>{heading[2]}</h{level}>")
+    if lines:
+        blocks.append("<p>" + "\n".join(lines) + "</p>")
+    return "\n".join(blocks)
 
 
 def _convert(text: str) -> str:
