@@ -621,10 +621,10 @@ def render_report(
         "work (Hugo's site has no search index); the plain cold build also writes a Pagefind index. The cold "
         "builds take turns (ours search off, Hugo, ours; --repeat rounds), so a drift of the machine's speed "
         "during the run weighs on all three alike.",
-        "- cold: no output folder and no cache (moved out of the way, not deleted: deleting thousands of files "
-        "right before a build slows its file creation on ext4; see bench/README.md). no-op: the same build again, nothing changed. one edit: one "
-        "published story's title rewritten in place (so its slug, permalink and every listing showing it change), "
-        "then a build; percentages are of our cold time. one edit, warm: the same edit built by a long-lived "
+        "- cold: no output folder and no cache (moved out of the way, not deleted: deleting thousands of "
+        "files right before a build slows its file creation on ext4; see bench/README.md). no-op: the same "
+        "build again, nothing changed. one edit: one published story's title rewritten in place (so its "
+        "slug, permalink and every listing showing it change), then a build; percentages are of our cold time. one edit, warm: the same edit built by a long-lived "
         "Builder, as `serve` and `build --watch` keep one (the build call only, search index included; "
         "measured in a child process, its first edit not counted).",
         "- Ratio > 1 means site-builder's cold build is faster than Hugo's (the CPU ratio: uses less CPU; it is the steadier of the two when the machine is busy). Hugo uses every core "
