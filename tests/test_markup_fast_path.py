@@ -20,7 +20,8 @@ tricky_lines = st.lists(st.text(TRICKY, max_size=30), max_size=8)
 # Lines that start as prose does, and blank lines between paragraphs: the fast path's cases.
 prose = st.from_regex(r"[A-Za-z\"'(][A-Za-z0-9 .,;:'\"?!()%/-]{0,30}", fullmatch=True)
 headings = st.builds("{} {}".format, st.sampled_from(["#", "##", "###", "######", "#######"]), prose)
-prose_lines = st.lists(st.one_of(st.just(""), prose, headings), max_size=8)
+items = st.builds("- {}".format, prose)
+prose_lines = st.lists(st.one_of(st.just(""), prose, headings, items, items), max_size=8)
 
 
 def python_markdown(text: str) -> str:
@@ -41,6 +42,11 @@ def python_markdown(text: str) -> str:
 @example(["Before", "## Heading", "after"])
 @example(["#no space"])
 @example(["## Closed heading ##"])
+@example(["## Why it matters", "", "- one", "- two"])
+@example(["Para", "- joins the paragraph"])
+@example(["- item", "lazy line"])
+@example(["- a", "", "- b"])
+@example(["- a", "", "Para", "", "- b"])
 def test_the_fast_path_gives_what_python_markdown_gives(body_lines):
     text = "\n".join(body_lines)
     fast = markup._plain_paragraphs(text)
@@ -52,6 +58,7 @@ def test_the_fast_path_gives_what_python_markdown_gives(body_lines):
 def test_plain_prose_takes_the_fast_path_and_markup_does_not():
     assert markup._plain_paragraphs("A note on the story.\nIt matters.\n\nSee the source.") is not None
     assert markup._plain_paragraphs("## Why it matters\n\nIt does.") == "<h2>Why it matters</h2>\n<p>It does.</p>"
-    for text in ("A *note*.", "See [the source](https://example.com/).", "- one\n- two", "> A quote", "#hashtag", "AT&T"):
+    assert markup._plain_paragraphs("- one\n- two") == "<ul>\n<li>one</li>\n<li>two</li>\n</ul>"
+    for text in ("A *note*.", "See [the source](https://example.com/).", "* one\n* two", "> A quote", "#hashtag", "AT&T"):
         assert markup._plain_paragraphs(text) is None
         assert markup.render_markdown(text) == markup._sanitise(python_markdown(text))
