@@ -212,6 +212,10 @@ def plan_site(
 
     topic_refs = {key: same.ref(TopicRef(t.name, f"/topics/{t.slug}/")) for key, t in topics.items()}
     source_refs = {domain: same.ref(SourceRef(name, domain, f"/sources/{domain}/")) for domain, (name, _) in providers.items()}
+    # A provider without a domain has no page: its ref is made here too, once per plan, so
+    # that every ref reaches the next plan even when _entries keeps an entry unlooked-at.
+    nameless = {a.provider.name for a in articles if a.provider is not None and not a.provider.domain}
+    bare_refs = {name: same.ref(SourceRef(name, "", None)) for name in sorted(nameless)}
 
     listings = [_Listing(home_path, "index.html", articles, {"title": "", "trending": (), "top_stories": ()})]
     for topic, members in by_topic.items():
@@ -231,7 +235,7 @@ def plan_site(
     # The same stories in the same groups, with the same settings: a page that lists no
     # story whose Entry was replaced is the last plan's page.
     stable = groups is same.memo.groups and config == same.memo.config
-    entries, replaced = _entries(articles, paths, topic_refs, source_refs, same, stable)
+    entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same, stable)
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
     linked_from = _linked_from(keys, changed, same.memo, stable)
@@ -267,13 +271,11 @@ def plan_site(
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
 
-def _source_of(article: Article, source_refs: dict[str, SourceRef], same: _Reuse) -> SourceRef | None:
+def _source_of(article: Article, source_refs: dict[str, SourceRef], bare_refs: dict[str, SourceRef]) -> SourceRef | None:
     provider = article.provider
     if provider is None:
         return None
-    if provider.domain:
-        return source_refs[provider.domain]
-    return same.ref(SourceRef(provider.name, "", None))
+    return source_refs[provider.domain] if provider.domain else bare_refs[provider.name]
 
 
 class _Reuse:
@@ -309,7 +311,7 @@ class _Reuse:
         return old
 
 
-def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: bool) -> tuple[tuple[Entry, ...], set[Entry]]:
+def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: _Reuse, stable: bool) -> tuple[tuple[Entry, ...], set[Entry]]:
     """Every story's Entry (the last plan's, for the very same article at the same path
     with the same refs), and the last plan's entries that were replaced. When the plans
     are `stable`, the refs are the very same objects as before, so they are not looked up."""
@@ -322,7 +324,7 @@ def _entries(articles, paths, topic_refs, source_refs, same: _Reuse, stable: boo
         if kept and stable:
             entries.append(old)
             continue
-        topics, source = tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, same)
+        topics, source = tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, bare_refs)
         if kept and old.topics == topics and old.source is source:
             entries.append(old)
             continue

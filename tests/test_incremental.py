@@ -327,6 +327,36 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
+def test_a_stable_plan_keeps_the_refs_of_providers_without_a_domain_for_the_next(tmp_path):
+    """A provider with no domain has no page of its own, but its ref is handed on to the
+    next plan like every other. A retitle (a stable plan, whose kept entries skip the ref
+    lookups) must not leave the next, unstable plan (a redate) without them: that plan then
+    keeps every untouched story's Entry, not a new one for each story of such a provider
+    (equal, so the output is right either way, but each new Entry undoes the plan's reuse)."""
+
+    def text(n: int, title: str | None = None, day: int = 1) -> str:
+        provider = "{name: Wire Desk}" if n % 2 else "{name: Wire, domain: wire.example}"
+        return article(title or f"Story {n}", f"https://example.com/{n}", f"2024-05-{day:02d}T10:00:00Z", ("AI",), provider=provider)
+
+    files = {f"content/{n:02d}.md": text(n, day=1 + n) for n in range(20)}
+    after_retitle = {**files, "content/04.md": text(4, "Story four, retitled", day=5)}
+    long_lived, restarted = make_site(tmp_path / "a", files), make_site(tmp_path / "b", after_retitle)
+    builder = Builder(BuildOptions(long_lived), cache="read")
+    builder.build()
+    (long_lived / "content/04.md").write_text(after_retitle["content/04.md"])
+    builder.build()  # stable
+    before = {entry.article.source: entry for entry in builder._committed.plan.entries}
+    other = Builder(BuildOptions(restarted), cache="read")
+    other.build()
+    for site in (long_lived, restarted):
+        (site / "content/06.md").write_text(text(6, day=25))  # a redate: not stable
+    after, control = builder.build(), other.build()
+    new_entries = [e.article.source for e in builder._committed.plan.entries if before.get(e.article.source) is not e]
+    assert [Path(source).name for source in new_entries] == ["06.md"]
+    assert after.rendered == control.rendered
+    assert tree_bytes(long_lived / "_site") == tree_bytes(restarted / "_site")
+
+
 def test_search_shards_index_one_at_a_time_while_the_pages_render(tmp_path, monkeypatch):
     """A cold build starts waiting shards from the render's progress, not after it, and
     counts only the Pagefind processes still running against its limit."""
