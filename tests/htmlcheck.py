@@ -23,9 +23,6 @@ class _Scanner(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self._check(tag, attrs)
 
-    def handle_startendtag(self, tag, attrs):
-        self._check(tag, attrs)
-
     def _check(self, tag, attrs):
         attributes = dict(attrs)
         if tag == "script" and attributes.get("type") != "application/ld+json" and not _theme_script(attributes):
