@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .writer import files_below
+from .writer import output_files
 
 URL_ATTRIBUTES = {"href", "src", "poster", "data", "action", "cite"}
 SRCSET_ATTRIBUTES = {"srcset", "imagesrcset"}
@@ -43,7 +43,7 @@ def check_links(out_dir: Path, base: str = "/") -> list[BadLink]:
     parts = urlsplit(base)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else _ORIGIN
     base_path = "/" + parts.path.strip("/") + "/" if parts.path.strip("/") else "/"
-    files = set(files_below(out_dir))  # listed once: a link resolves by lookup, not a stat
+    files = set(output_files(out_dir))  # listed once: a link resolves by lookup, not a stat
     problems = []
     for rel in sorted(files):
         page_url = origin + base_path + rel

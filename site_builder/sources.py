@@ -5,7 +5,7 @@ to list and stat the files, starts without loading any of that."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -25,7 +25,7 @@ def scan_article_files(content_dir: Path) -> list[tuple[str, int, int]]:
     hidden folders skipped. One walk serves both the "did anything change" check and the
     parse cache (at 10,000 stories a second walk and stat would cost 50 ms)."""
     found = []
-    for _, entry in _files_below(str(content_dir)):
+    for _, entry in files_below(str(content_dir), is_ignored_name):
         if entry.name.lower().endswith(ARTICLE_SUFFIXES):
             try:
                 stat = entry.stat()
@@ -47,14 +47,17 @@ def theme_files(folder: Path) -> list[tuple[str, str]]:
     dotfiles are skipped, as in content/: a build never reads them, so they must not
     count as a change either (a vim swap file would otherwise re-render every page).
     Only regular files (or links to them): a link to nothing or a named pipe is no file."""
-    return sorted((rel, entry.path) for rel, entry in _files_below(str(folder)))
+    return sorted((rel, entry.path) for rel, entry in files_below(str(folder), is_ignored_name))
 
 
-def _files_below(root: str) -> Iterator[tuple[str, os.DirEntry]]:
-    """(path relative to root as "a/b.md", entry) of every regular file, or link to one,
-    below root. Ignored names are skipped (a hidden folder is never entered), a link to a
-    folder is not followed (no loops), a folder gone or unreadable is skipped. scandir,
-    not os.walk: its entries carry their file type, so listing costs no stat call."""
+def files_below(root: str, ignore: Callable[[str], bool] | None = None, regular: bool = True) -> Iterator[tuple[str, os.DirEntry]]:
+    """(path relative to root as "a/b.md", entry) of every file below root: a regular file
+    or a link to one, or (regular=False) anything that is not a folder, such as a link to
+    nothing or a named pipe. Names `ignore` accepts are skipped (a folder too, never
+    entered); a link to a folder is neither listed nor followed (no loops, and nothing
+    behind it is ever taken for a file of ours); a folder gone or unreadable is skipped.
+    scandir, not os.walk or pathlib: its entries carry their file type, so listing costs
+    no stat call, and plain strings keep 20,000 files under a tenth of a second."""
     folders = [("", root)]
     while folders:
         prefix, folder = folders.pop()
@@ -65,12 +68,12 @@ def _files_below(root: str) -> Iterator[tuple[str, os.DirEntry]]:
         with entries:
             for entry in entries:
                 name = entry.name
-                if is_ignored_name(name):
+                if ignore is not None and ignore(name):
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         folders.append((f"{prefix}{name}/", entry.path))
-                    elif entry.is_file():
+                    elif entry.is_file() if regular else not entry.is_dir():
                         yield prefix + name, entry
                 except OSError:
                     continue  # deleted while we looked

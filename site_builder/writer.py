@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .sources import files_below
+
 STAGING_SUFFIX = ".staging"
 JOURNAL = ".site-builder-journal.json"
 
@@ -144,7 +146,7 @@ class SiteWriter:
         existing: the output's files, when the caller knows them (it made them, in this
         process, in its last commit); else the output is listed (20,000 files take 0.1 s)."""
         if existing is None:
-            existing = set(files_below(self.out_dir))
+            existing = set(output_files(self.out_dir))
         self.result.removed = sorted(existing - self.produced)  # a set difference, in C: 20,000 files
         self.result.written.sort()
         if not self.out_dir.exists():
@@ -235,27 +237,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temp, path)
 
 
-def files_below(root: Path) -> Iterator[str]:
-    """Every file below root, as "a/b/c.html". Plain strings, not Path objects: at 10,000
-    stories the output holds 20,000 files and pathlib would cost most of a second. As
-    os.walk lists them (a link to a folder is neither listed nor followed; a folder
-    that cannot be read is skipped), in scandir loops that skip its lists and joins:
-    150 to 90 ms for those 20,000 files."""
-    if not root.is_dir():
-        return
-    folders = [("", str(root))]
-    while folders:
-        prefix, folder = folders.pop()
-        try:
-            entries = os.scandir(folder)
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                try:
-                    if not entry.is_dir():
-                        yield prefix + entry.name
-                    elif not entry.is_symlink():
-                        folders.append((f"{prefix}{entry.name}/", entry.path))
-                except OSError:
-                    continue  # gone while we looked
+def output_files(root: Path) -> Iterator[str]:
+    """Every file below the output folder root, as "a/b/c.html": anything but a folder (a
+    link to nothing is ours to remove as an orphan), never through a link to a folder."""
+    return (rel for rel, _ in files_below(str(root), regular=False))
