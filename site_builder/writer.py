@@ -124,22 +124,25 @@ class SiteWriter:
         return target
 
     def keep_all(self, rels: Sequence[str]) -> None:
-        """Files the build knows are unchanged without writing them: claimed with one set
-        update (the 20,000 files of a large site)."""
+        """Files the build knows are unchanged without writing them."""
+        self.result.unchanged += self._claim_all(rels)
+
+    def merge(self, written: Iterable[str], unchanged: int, produced: Iterable[str]) -> None:
+        """Results of files staged by worker processes into the same staging folder."""
+        self._claim_all(produced)
+        self.result.written.extend(written)
+        self.result.unchanged += unchanged
+
+    def _claim_all(self, rels: Iterable[str]) -> int:
+        """_claim for many paths with one set update (the 20,000 files of a large site);
+        returns how many."""
         keys = list(map(safe_relative, rels))
         produced = self.produced
         if not produced.isdisjoint(keys) or len(set(keys)) != len(keys):
             for key in keys:
                 self._claim(key)  # raises, naming the first path claimed twice
         produced.update(keys)
-        self.result.unchanged += len(keys)
-
-    def merge(self, written: Iterable[str], unchanged: int, produced: Iterable[str]) -> None:
-        """Results of files staged by worker processes into the same staging folder."""
-        for rel in produced:
-            self._claim(rel)
-        self.result.written.extend(written)
-        self.result.unchanged += unchanged
+        return len(keys)
 
     def commit(self, existing: AbstractSet[str] | None = None) -> WriteResult:
         """Move the staged files into place; every other file in the output is an orphan.
