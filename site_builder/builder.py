@@ -39,7 +39,7 @@ from .models import Article, Problem
 from .parallel import map_chunks
 from .routes import ARTICLE, SitePlan, plan_site
 from .search import SearchIndexJob, record_inputs, shard_count, shard_folder, shard_of
-from .selection import Selection, select
+from .selection import PATCH_LIMIT, Selection, select
 from .sources import scan_article_files, theme_files
 from .theme import default_theme_dir
 from .writer import SiteWriter, WriteResult
@@ -244,7 +244,7 @@ class Builder:
         if last is None or last.files is not files or last.content_dir != content_dir or len(listed) != len(last.listed):
             return None
         fresh = listed - last.listed
-        if len(fresh) > 50 or not all(_cache_key(content_dir, path) in files for path, _, _ in fresh):
+        if len(fresh) > PATCH_LIMIT or not all(_cache_key(content_dir, path) in files for path, _, _ in fresh):
             return None  # a file came or went: as many entries, other paths
         return fresh
 
@@ -595,13 +595,13 @@ class _SearchIndex:
                 current.append((folder, fingerprint, entries, previous))
             elif not defer:
                 self.todo.append((folder, fingerprint, entries, bool(previous)))
-        self._start(1)  # one shard indexes while the others' files are checked; more while the pages render
+        self._start(self.WHILE_RENDERING)  # one shard indexes while the others' files are checked
         for folder, fingerprint, entries, previous in current:
             if all(file_stamp(f"{out}/{rel}") == stamp for rel, stamp in previous[1].items()):
                 self._keep(folder, previous)
             else:
                 self.todo.append((folder, fingerprint, entries, True))
-        self._start(1)
+        self._start(self.WHILE_RENDERING)
 
     def refilling(self, progress: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
         """The render's progress callback, which also starts waiting shards as running ones

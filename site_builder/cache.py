@@ -8,7 +8,9 @@
 Kept in memory by long-running commands (serve, build --watch) and in SITE/.cache/ for
 the next `build`. The cache is an optimisation only: it is safe to delete, a version
 change or any damage falls back to a full build, and a page whose output file is
-missing is always rendered again.
+missing is always rendered again (by the build itself, or, after the preview's
+pages-first build, which leaves the checks of files it did not render for later, by the
+build that follows it: `Builder.pending`).
 """
 
 from __future__ import annotations

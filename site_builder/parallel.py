@@ -40,7 +40,7 @@ def can_fork(items: int) -> bool:
 
 
 CHUNKS_PER_WORKER = 8  # small enough to keep every core busy and to show progress
-RECYCLE_ABOVE = 5_000  # items: larger jobs replace each worker halfway (see map_chunks)
+RECYCLE_ABOVE = 5_000  # items: larger jobs get a new pool of workers halfway (see map_chunks)
 MAX_CHUNK = 500  # items: a pool's last chunks, where a core may idle, stay short
 
 

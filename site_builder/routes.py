@@ -66,7 +66,7 @@ class RelatedLink:
 @dataclass(frozen=True, slots=True, eq=False)
 class Entry:
     """An article as every page shows it: the article plus the links decided for it.
-    Compared by identity: _Reuse hands out the same Entry for the very same article, and
+    Compared by identity: _entries keeps the last plan's Entry for the very same article, and
     two stories equal by value may still print differently (12:00+02:00 is 10:00Z)."""
 
     article: Article
@@ -281,7 +281,9 @@ def _source_of(article: Article, source_refs: dict[str, SourceRef], bare_refs: d
 class _Reuse:
     """The previous plan's objects, taken over where the new plan has an equal one: an
     unchanged page is then the very same object, and the fingerprinter knows it (see
-    Fingerprinter's `previous`). Equality decides, so the plan is the same either way."""
+    Fingerprinter's `previous`). Equality decides, except where the plans are `stable`
+    (see plan_site): there a page that shows no replaced entry is taken without a
+    comparison, as the new one would equal it. The plan is the same either way."""
 
     def __init__(self, plan: SitePlan | None):
         self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo

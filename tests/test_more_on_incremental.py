@@ -43,8 +43,10 @@ def _article(n: int, words: list[str], topic_names: list[str], hours: int) -> Ar
 
 
 def _more_on(articles: list[Article], previous):
-    """As the plan calls it: the topic lists are the previous build's very object when
-    they hold the same stories in the same order, so its tables are patched, not made."""
+    """Much as the plan calls it: the topic lists are the previous build's very object when
+    they hold the same stories in the same order, so its tables are patched, not made. (The
+    plan also asks that the changed stories' dates, URLs, topics and providers be the same:
+    this helper reuses the lists more often, which only tests the patching harder.)"""
     ordered = newest_first(articles)
     found = build_topics(ordered)
     groups = group_by_topic(ordered, found)
