@@ -159,9 +159,7 @@ class PlanMemo:
     groups: Groups | None = None
     config: SiteConfig | None = None
     entries: dict[str, Entry] = field(default_factory=dict)  # by source
-    pages: dict[str, Page] = field(default_factory=dict)  # by path
     refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
-    article_pages: tuple[Page, ...] = ()  # the pages of SitePlan.entries, in their order
     linked_from: dict[str, tuple[str, ...]] | None = None  # related URL -> sources linking it (see _linked_from)
 
 
@@ -264,10 +262,7 @@ def plan_site(
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
-    memo = PlanMemo(
-        keys, targets, groups, config, by_source, {page.path: page for page in pages}, same.used,
-        tuple(pages[: len(entries)]), linked_from,
-    )
+    memo = PlanMemo(keys, targets, groups, config, by_source, same.used, linked_from)
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
 
@@ -287,7 +282,10 @@ class _Reuse:
 
     def __init__(self, plan: SitePlan | None):
         self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo
-        self._refs, self._pages = self.memo.refs, self.memo.pages
+        self._refs = self.memo.refs
+        # The last plan's pages: by path, and those of its entries (the first ones), in order.
+        self.pages = {page.path: page for page in plan.pages} if plan is not None else {}
+        self.article_pages = plan.pages[: len(plan.entries)] if plan is not None else ()
         self.entries = plan.entries if plan is not None else ()  # the last plan's, newest first
         self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
         self.used: dict = {}  # the refs this plan uses, for the next one
@@ -301,13 +299,13 @@ class _Reuse:
         return ref
 
     def page(self, page: Page) -> Page:
-        old = self._pages.get(page.path)
+        old = self.pages.get(page.path)
         return old if old is not None and (old is page or old == page) else page
 
     def listing_page(self, path: str, template: str, replaced: set[Entry]) -> Page | None:
         """The previous page at `path`, when the plans are `stable` (see plan_site) and it
         lists no replaced entry: the page this plan would make equals it."""
-        old = self._pages.get(path)
+        old = self.pages.get(path)
         if old is None or old.template != template or not replaced.isdisjoint(old.context["entries"]):
             return None
         return old
@@ -372,7 +370,7 @@ def _article_pages(
         context["more_topic"] = _most_shared_topic(entry, others)
         return Page(entry.path, ARTICLE, context, (source,), article.published)
 
-    last_pages, last_entries = same.memo.article_pages, same.entries
+    last_pages, last_entries = same.article_pages, same.entries
     if groups is not None:  # and so is linked_from
         # The same stories in the same order: the last plan's pages, but where page_of
         # might decide otherwise (found in C loops over the stories, not Python ones).
@@ -383,7 +381,7 @@ def _article_pages(
             entry = entries[n]
             pages[n] = page_of(entry, last_pages[n] if last_entries[n] is entry else None)
         return pages, targets
-    by_path = same.memo.pages
+    by_path = same.pages
     pages = []
     for entry in entries:
         old = by_path.get(entry.path)
