@@ -232,15 +232,15 @@ def plan_site(
 
     # The same stories in the same groups, with the same settings: a page that lists no
     # story whose Entry was replaced is the last plan's page.
-    stable = groups is same.memo.groups and config == same.memo.config
-    entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same, stable)
+    same.stable = groups is same.memo.groups and config == same.memo.config
+    entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same)
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
-    linked_from = _linked_from(keys, changed, same.memo, stable)
-    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, groups if stable else None, linked_from)
+    linked_from = _linked_from(keys, changed, same)
+    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, groups, linked_from)
     home = len(pages)  # the home listing comes first
     for listing in listings:
-        pages += _paginated(listing, by_source, config.paginate, same if stable else None, replaced)
+        pages += _paginated(listing, by_source, config.paginate, same, replaced)
     newest = articles[0].published if articles else None
     pages[home] = _with_strips(pages[home], groups, by_source)
 
@@ -289,6 +289,7 @@ class _Reuse:
         self.entries = plan.entries if plan is not None else ()  # the last plan's, newest first
         self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
         self.used: dict = {}  # the refs this plan uses, for the next one
+        self.stable = False  # set by plan_site, which says what it means
 
     def ref(self, value):
         """One object per distinct ref (Entry and _most_shared_topic compare them by
@@ -303,15 +304,17 @@ class _Reuse:
         return old if old is not None and (old is page or old == page) else page
 
     def listing_page(self, path: str, template: str, replaced: set[Entry]) -> Page | None:
-        """The previous page at `path`, when the plans are `stable` (see plan_site) and it
-        lists no replaced entry: the page this plan would make equals it."""
+        """The previous page at `path`, when the plans are `stable` and it lists no
+        replaced entry: the page this plan would make equals it."""
+        if not self.stable:
+            return None
         old = self.pages.get(path)
         if old is None or old.template != template or not replaced.isdisjoint(old.context["entries"]):
             return None
         return old
 
 
-def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: _Reuse, stable: bool) -> tuple[tuple[Entry, ...], set[Entry]]:
+def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: _Reuse) -> tuple[tuple[Entry, ...], set[Entry]]:
     """Every story's Entry (the last plan's, for the very same article at the same path
     with the same refs), and the last plan's entries that were replaced. When the plans
     are `stable`, the refs are the very same objects as before, so they are not looked up."""
@@ -321,7 +324,7 @@ def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: _Reuse, 
         path = paths[a.source]
         old = known.get(a.source)
         kept = old is not None and old.article is a and old.path == path
-        if kept and stable:
+        if kept and same.stable:
             entries.append(old)
             continue
         topics, source = tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, bare_refs)
@@ -336,11 +339,10 @@ def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: _Reuse, 
 
 def _article_pages(
     entries, by_source, keys: dict[str, StoryKeys], more, paths, same: _Reuse, replaced: set[Entry],
-    groups: Groups | None, linked_from: dict[str, tuple[str, ...]] | None,
+    groups: Groups, linked_from: dict[str, tuple[str, ...]] | None,
 ) -> tuple[list[Page], dict[str, str]]:
     """The story pages, in the order of `entries`, and the permalink of every story by its
-    normalized webUrl. groups, linked_from: given when the plans are `stable` (the same
-    stories in the same order as the last plan's)."""
+    normalized webUrl. linked_from: see _linked_from (None unless the plans are `stable`)."""
     targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
     moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
@@ -371,7 +373,7 @@ def _article_pages(
         return Page(entry.path, ARTICLE, context, (source,), article.published)
 
     last_pages, last_entries = same.article_pages, same.entries
-    if groups is not None:  # and so is linked_from
+    if same.stable:  # the same stories in the same order as the last plan's
         # The same stories in the same order: the last plan's pages, but where page_of
         # might decide otherwise (found in C loops over the stories, not Python ones).
         pages = list(last_pages)
@@ -402,15 +404,14 @@ def _maybe_changed(entries, last_entries, order, more, last_more, replaced_sourc
     return found
 
 
-def _linked_from(
-    keys: dict[str, StoryKeys], changed: list[str], previous: PlanMemo, stable: bool
-) -> dict[str, tuple[str, ...]] | None:
+def _linked_from(keys: dict[str, StoryKeys], changed: list[str], same: _Reuse) -> dict[str, tuple[str, ...]] | None:
     """Related URL -> the stories linking to it, which only a `stable` plan reads: the
     last plan's, with the changed stories' links put right (a copy: the last plan's
     stays as it was), or made whole the first time. None for a plan that is not stable
     (a one-off build never needs it)."""
-    if not stable:
+    if not same.stable:
         return None
+    previous = same.memo
     if previous.linked_from is None:
         index: dict[str, list[str]] = {}
         for story in keys.values():
@@ -427,14 +428,14 @@ def _linked_from(
     return linked
 
 
-def _paginated(listing: _Listing, by_source, per_page: int, same: _Reuse | None, replaced: set[Entry]) -> list[Page]:
-    """The listing's pages. same: the last plan's, when the plans are `stable`: a page
-    that lists no replaced entry is taken over whole."""
+def _paginated(listing: _Listing, by_source, per_page: int, same: _Reuse, replaced: set[Entry]) -> list[Page]:
+    """The listing's pages; when the plans are `stable`, a page of the last plan's that
+    lists no replaced entry is taken over whole."""
     pages = []
     path_of, members = listing.path_of, listing.members
     total = _page_count(len(members), per_page)
     for n in range(1, total + 1):
-        old = same.listing_page(path_of(n), listing.template, replaced) if same is not None else None
+        old = same.listing_page(path_of(n), listing.template, replaced)
         if old is not None:
             pages.append(old)
             continue
