@@ -326,6 +326,37 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
+def test_past_max_shards_the_search_shards_grow_instead_of_multiplying(tmp_path, monkeypatch):
+    """A reader's first search fetches a piece of every shard, so a large site gets at
+    most MAX_SHARDS of them: every story is still in one, and every page merges them all."""
+    import json
+    from html.parser import HTMLParser
+
+    from site_builder.config import SiteConfig
+
+    assert [search.shard_count(n, SiteConfig()) for n in (1, 600, 601, 9_039, 100_000)] == [1, 1, 2, 16, 16]
+    monkeypatch.setattr(search, "SHARD_SIZE", 1)  # 30 stories: 32 shards, uncapped
+    monkeypatch.setattr(search, "MAX_SHARDS", 4)
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    out = site / "_site"
+    entries = {p.parent.relative_to(out).as_posix(): json.loads(p.read_text()) for p in out.glob("pagefind/**/pagefind-entry.json")}
+    assert sorted(entries) == ["pagefind", "pagefind/shard-1", "pagefind/shard-2", "pagefind/shard-3"]
+    assert sum(entry["languages"]["en"]["page_count"] for entry in entries.values()) == 30
+
+    scripts = []
+
+    class Scripts(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "script" and "data-pagefind" in dict(attrs):
+                scripts.append(dict(attrs))
+
+    Scripts().feed(BuiltSite(out).html("/topics/"))
+    assert [(s["data-pagefind"], s["data-pagefind-merge"].split()) for s in scripts] == [
+        ("/pagefind/pagefind.js", ["/pagefind/shard-1/", "/pagefind/shard-2/", "/pagefind/shard-3/"])
+    ]
+
+
 def test_a_stable_plan_keeps_the_refs_of_providers_without_a_domain_for_the_next(tmp_path):
     """A provider with no domain has no page of its own, but its ref is handed on to the
     next plan like every other. A retitle (a stable plan, whose kept entries skip the ref
@@ -627,6 +658,7 @@ def test_a_site_wide_name_change_reaches_the_search_records_of_unchanged_stories
     search records of stories whose files did not change (in other shards) must show
     the new spelling too: the incremental output equals a fresh build."""
     monkeypatch.setattr(search, "SHARD_SIZE", 1)  # 30 stories in 32 shards: most hold one story
+    monkeypatch.setattr(search, "MAX_SHARDS", 32)
     site = small_site(tmp_path)
     Builder(BuildOptions(site)).build()
     robotics = [n for n in range(30) if n % 3 == 2]  # ten stories
