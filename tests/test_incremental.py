@@ -317,7 +317,7 @@ def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
     site = small_site(tmp_path)
     builder = Builder(BuildOptions(site))
     builder.build()
-    assert len(list((site / "_site/pagefind").glob("shard-*/pagefind.js"))) == 3
+    assert len(list((site / "_site/pagefind").glob("shard-*/pagefind-entry.json"))) == 3
     (site / "content/05.md").write_text(story(5, "Quantum kittens", topics=("Cloud", "AI"), day=6))
     report = builder.build()
     written = [rel.split("/") for rel in report.write.written if rel.startswith("pagefind/")]
@@ -355,6 +355,23 @@ def test_past_max_shards_the_search_shards_grow_instead_of_multiplying(tmp_path,
     assert [(s["data-pagefind"], s["data-pagefind-merge"].split()) for s in scripts] == [
         ("/pagefind/pagefind.js", ["/pagefind/shard-1/", "/pagefind/shard-2/", "/pagefind/shard-3/"])
     ]
+
+
+def test_search_shards_carry_their_index_only(tmp_path, monkeypatch):
+    """The browser runs Pagefind's script, worker and WASM from the main bundle and merges
+    the shards' indexes into it: copies of those in every shard were never fetched."""
+    monkeypatch.setattr(search, "SHARD_SIZE", 8)  # 30 stories: 4 shards
+    site = small_site(tmp_path)
+    Builder(BuildOptions(site)).build()
+    bundle = site / "_site/pagefind"
+    engine = {"pagefind.js", "pagefind-worker.js", "wasm.en.pagefind"}
+    assert engine <= {p.name for p in bundle.iterdir()}
+    shards = sorted(bundle.glob("shard-*"))
+    assert len(shards) == 3
+    for shard in shards:
+        names = {p.relative_to(shard).as_posix() for p in shard.rglob("*") if p.is_file()}
+        assert "pagefind-entry.json" in names and any(n.startswith("index/") for n in names)
+        assert not {n for n in names if n in engine or n.startswith("wasm.")}
 
 
 def test_a_stable_plan_keeps_the_refs_of_providers_without_a_domain_for_the_next(tmp_path):
