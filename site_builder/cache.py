@@ -35,7 +35,9 @@ CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
-FORMAT = 12  # bump when the layout of BuildState, of the model or of the snapshot file changes, or what a kept output holds (12: shards without Pagefind's engine)
+# Bump when the layout of BuildState, of the model or of the snapshot file changes, or
+# what a kept output holds (12: search shards without Pagefind's engine files).
+FORMAT = 12
 FILES_PER_CHUNK = 2_000  # parsed articles per pickle in the snapshot (see _write_snapshot)
 
 
