@@ -7,9 +7,10 @@ Debian's Chromium and types queries: the full headlines of random stories and si
 words. search.js records, per query, the ranking time (`pagefind.search`) and the time
 until the results are on screen (ranking plus each shown result's fragment); this prints
 their median, 95th percentile and worst, leaving out the first query, which loads the
-index.
+index. Then it types whole headlines key by key, 10 keys a second, and times the wait
+from the last key to that headline's results.
 
-    python bench/search_latency.py [--count 10000] [--queries 40]
+    python bench/search_latency.py [--count 10000] [--queries 40] [--typed 6]
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--typed", type=int, default=6, help="headlines typed key by key (10 a second)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         site = Path(temp)
@@ -61,29 +63,39 @@ def main() -> None:
         titles = [a.title for a in load_model(BuildOptions(site)).articles]
         rng = random.Random(8)
         queries = [rng.choice(titles) if i % 2 else rng.choice(WORDS) for i in range(args.queries)]
+        typed = [rng.choice(titles) for _ in range(args.typed)]
 
         state = LiveState()
         state.publish(site / "_site", BASE, [])
         server = bind_server("127.0.0.1", 0, state, live_reload=False)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        search, shown = [], []
+        search, shown, after_typing = [], [], []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{server.port}{BASE}search/")
+            shown_for = "(q) => document.querySelector('.search-results')?.dataset.query === q"
             for query in ["warm up"] + queries:
                 page.fill("#search-q", query)
-                page.wait_for_function("(q) => document.querySelector('.search-results')?.dataset.query === q",
-                                       arg=query, timeout=30_000)
+                page.wait_for_function(shown_for, arg=query, timeout=30_000)
                 data = page.locator(".search-results").evaluate("(el) => ({...el.dataset})")
                 search.append(float(data["searchMs"]))
                 shown.append(float(data["queryMs"]))
+            # Typed as a reader types, 10 keys a second: the wait after the last key.
+            for query in typed:
+                page.fill("#search-q", "")
+                page.locator("#search-q").type(query, delay=100)
+                started = time.perf_counter()
+                page.wait_for_function(shown_for, arg=query, timeout=120_000)
+                after_typing.append((time.perf_counter() - started) * 1000)
             browser.close()
         server.shutdown()
         print(f"{len(queries)} queries on {len(titles)} stories (after one warm-up query that loads the index):")
         print(summary("ranking (pagefind.search)", search[1:]))
         print(summary("results on screen", shown[1:]))
         print(f"first query, loading the index: {shown[0]:.1f} ms")
+        if after_typing:
+            print(summary(f"{len(typed)} headlines typed at 10 keys/s, last key to results", after_typing))
 
 
 if __name__ == "__main__":

@@ -257,6 +257,27 @@ def test_search_as_you_type_finds_an_old_headline(site, origin, browser):
     context.close()
 
 
+def test_keys_typed_while_a_search_runs_are_searched_together_when_it_ends(site, origin, browser):
+    """Pagefind answers searches in turn, so a search per key queues them up: on 90,000
+    stories, results came 14.6 s after the last key. Keys typed while a search runs are
+    searched in one go when it ends, and only the box's last text is shown."""
+    _, plan = site
+    context = browser.new_context()
+    # Every message to Pagefind's worker waits 0.3 s, as a search does on a large site.
+    context.add_init_script("""const post = Worker.prototype.postMessage;
+        Worker.prototype.postMessage = function (...args) { setTimeout(() => post.apply(this, args), 300); };""")
+    watched = Watched(context, origin)
+    page = watched.open(origin + BASE + "search/")
+    title = plan.entries[3].article.title
+    page.locator("#search-q").type(title)  # key after key, none waiting for results
+    page.locator(".search-results__link", has_text=title).first.wait_for(timeout=10_000)
+    panel = page.locator(".search-results")
+    assert panel.get_attribute("data-query") == title
+    assert int(panel.get_attribute("data-searches")) <= 3 < len(title)
+    assert watched.console_errors() == []
+    context.close()
+
+
 def test_relative_times_images_and_no_layout_shift(site, origin, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     watched = Watched(context, origin)

@@ -44,11 +44,31 @@
     panel.hidden = true;
     form.append(panel);
     input.setAttribute("aria-controls", list.id);
-    let latest = 0;
+    // One search at a time: keys typed while one runs only mark it stale, and the box's
+    // latest text is searched when it ends. Pagefind answers searches in turn, so a search
+    // per key queued them up: on 90,000 generated stories (0.06-3.7 s a search), "privacy
+    // breach" typed at 10 keys a second showed its results 14.6 s after the last key.
+    let running = false;
+    let stale = false;
 
     async function run() {
+      if (running) {
+        stale = true;
+        return;
+      }
+      running = true;
+      try {
+        do {
+          stale = false;
+          await searchOnce();
+        } while (stale);
+      } finally {
+        running = false;
+      }
+    }
+
+    async function searchOnce() {
       const query = input.value.trim();
-      const ticket = ++latest;
       if (!query) {
         panel.hidden = true;
         list.replaceChildren();
@@ -63,10 +83,12 @@
         return;
       }
       const started = performance.now();
+      panel.dataset.searches = Number(panel.dataset.searches || 0) + 1; // for tests
       const found = await engine.search(query);
       const ranked = performance.now();
+      if (stale) return; // the box changed meanwhile: its text is searched next
       const shown = await Promise.all(found.results.slice(0, SHOWN).map((result) => result.data()));
-      if (ticket !== latest) return; // a newer query is on its way
+      if (stale) return;
       // Query to rendered results, for tests and bench/search_latency.py.
       panel.dataset.searchMs = (ranked - started).toFixed(1);
       panel.dataset.queryMs = (performance.now() - started).toFixed(1);
