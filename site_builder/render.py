@@ -14,7 +14,7 @@ from markupsafe import Markup
 from . import feeds
 from .config import SiteConfig
 from .markup import rebase_links
-from .routes import ATOM, JSON_FEED, SITEMAP, Page, SitePlan
+from .routes import ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
 from .search import shard_count, shard_folder
 from .writer import WriteError
 
@@ -144,8 +144,8 @@ class Renderer:
             return feeds.atom(page.context, self.config, self.feed_link)
         if page.template == JSON_FEED:
             return feeds.json_feed(page.context, self.config, self.feed_link)
-        if page.template == SITEMAP:
-            return feeds.sitemap(page.context["urls"].items, self.abs_url, self.iso_date)
+        if page.template in (SITEMAP, SITEMAP_INDEX):
+            return feeds.sitemap(page.context["urls"].items, self.abs_url, self.iso_date, page.template == SITEMAP_INDEX)
         try:
             template = self.env.get_template(page.template)
             return template.render(page.context, page=page)

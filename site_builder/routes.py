@@ -31,7 +31,12 @@ from .topics import (
 
 FEED_SIZE = 50
 NAV_TOPICS = 5
-ATOM, JSON_FEED, SITEMAP = "feed:atom", "feed:json", "sitemap"  # pages rendered by feeds.py, not Jinja
+# Pages rendered by feeds.py, not Jinja.
+ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX = "feed:atom", "feed:json", "sitemap", "sitemap:index"
+# sitemaps.org allows 50,000 URLs in one sitemap file (100,000 stories make 113,000 pages):
+# a larger site's are split into /sitemap-1.xml, /sitemap-2.xml..., and /sitemap.xml, the
+# file robots.txt names, is then the sitemap index listing them.
+SITEMAP_LIMIT = 50_000
 ARTICLE = "article.html"  # a story's own page
 
 
@@ -77,8 +82,9 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class UrlList:
-    """The sitemap's (path, lastmod) pairs: one value, so the fingerprint reads it in one
-    repr rather than page by page (at 10,000 stories that was a sixth of a one-edit build)."""
+    """A sitemap's (path, lastmod) pairs, of pages or of a sitemap index's parts: one
+    value, so the fingerprint reads it in one repr rather than page by page (at 10,000
+    stories that was a sixth of a one-edit build)."""
 
     items: tuple[tuple[str, datetime | None], ...]
 
@@ -93,7 +99,7 @@ class FeedLink:
 @dataclass(frozen=True, slots=True)
 class Page:
     path: str  # URL path below the base path: "/", "/topics/ai/page/2/", "/feed.xml"
-    template: str  # a Jinja template name, or ATOM / JSON_FEED / SITEMAP
+    template: str  # a Jinja template name, or ATOM / JSON_FEED / SITEMAP / SITEMAP_INDEX
     context: dict = field(hash=False)
     sources: tuple[str, ...] = ()  # content files this page shows directly
     lastmod: datetime | None = None  # newest story shown, for the sitemap
@@ -254,8 +260,7 @@ def plan_site(
     pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
     pages += _feed_pages(entries, topics, by_topic, topic_refs, by_source, config)
     if config.base_url:  # a sitemap must list absolute URLs; without base_url there is none
-        listed = UrlList(tuple((p.path, p.lastmod) for p in pages if p.is_html and p.path != "/404.html"))
-        pages.append(Page("/sitemap.xml", SITEMAP, {"urls": listed}))
+        pages += _sitemap_pages(tuple((p.path, p.lastmod) for p in pages if p.is_html and p.path != "/404.html"))
     pages.append(Page("/robots.txt", "robots.txt", {}))
     _refuse_shared_paths(pages)
     pages = [same.page(page) for page in pages]
@@ -264,6 +269,17 @@ def plan_site(
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
     memo = PlanMemo(keys, targets, groups, config, by_source, same.used, linked_from)
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
+
+
+def _sitemap_pages(urls: tuple[tuple[str, datetime | None], ...]) -> list[Page]:
+    """/sitemap.xml; past SITEMAP_LIMIT URLs, the parts and the index at /sitemap.xml
+    (each part's lastmod: the newest of its pages')."""
+    if len(urls) <= SITEMAP_LIMIT:
+        return [Page("/sitemap.xml", SITEMAP, {"urls": UrlList(urls)})]
+    chunks = [urls[start : start + SITEMAP_LIMIT] for start in range(0, len(urls), SITEMAP_LIMIT)]
+    parts = [Page(f"/sitemap-{n}.xml", SITEMAP, {"urls": UrlList(chunk)}) for n, chunk in enumerate(chunks, 1)]
+    newest = [max((lastmod for _, lastmod in chunk if lastmod), default=None) for chunk in chunks]
+    return [*parts, Page("/sitemap.xml", SITEMAP_INDEX, {"urls": UrlList(tuple(zip((p.path for p in parts), newest)))})]
 
 
 def _source_of(article: Article, source_refs: dict[str, SourceRef], bare_refs: dict[str, SourceRef]) -> SourceRef | None:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import extruct
 import feedparser
 import pytest
-from conftest import IN_CI, BuiltSite, article, make_site, prop, text_of
+from conftest import IN_CI, BuiltSite, article, make_site, prop, text_of, tree_bytes
 from lxml import etree
 
 from corpus import generate
@@ -88,18 +88,67 @@ def test_every_page_links_the_site_feeds(site):
         assert BASE + "feed.xml" in alternates and BASE + "feed.json" in alternates
 
 
-def test_sitemap_lists_every_page_once_with_lastmod(site):
-    tree = etree.parse(str(site.file_for("/sitemap.xml")))
-    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locs = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
+SITEMAPS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def _crawl_sitemaps(site: BuiltSite) -> tuple[etree._ElementTree, dict[str, list]]:
+    """What a crawler reads, from robots.txt on: the sitemap it names, and each sitemap's
+    <url> elements by its URL (the parts a sitemap index lists, or that sitemap itself)."""
+    robots = site.file_for("/robots.txt").read_text().splitlines()
+    named = [line.removeprefix("Sitemap: ") for line in robots if line.startswith("Sitemap: ")]
+    assert named == [f"{BASE}sitemap.xml"]
+    top = etree.parse(str(site.file_for(named[0])))
+    if top.getroot().tag == "{%s}sitemapindex" % SITEMAPS["s"]:
+        parts = top.xpath("/s:sitemapindex/s:sitemap/s:loc/text()", namespaces=SITEMAPS)
+        return top, {u: etree.parse(str(site.file_for(u))).xpath("/s:urlset/s:url", namespaces=SITEMAPS) for u in parts}
+    return top, {named[0]: top.xpath("/s:urlset/s:url", namespaces=SITEMAPS)}
+
+
+def _every_page_once_with_lastmod(site: BuiltSite, urls: list) -> None:
+    locs = [url.xpath("s:loc/text()", namespaces=SITEMAPS)[0] for url in urls]
     assert len(locs) == len(set(locs))
     folders = (p.parent.relative_to(site.out).as_posix() for p in site.out.rglob("index.html"))
     assert set(locs) == {BASE if rel == "." else f"{BASE}{rel}/" for rel in folders}
-    for url_element in tree.xpath("//s:url", namespaces=ns):
-        lastmod = url_element.xpath("s:lastmod/text()", namespaces=ns)
+    for url in urls:
+        lastmod = url.xpath("s:lastmod/text()", namespaces=SITEMAPS)
         assert lastmod and datetime.fromisoformat(lastmod[0]).tzinfo
-    robots = site.file_for("/robots.txt").read_text()
-    assert f"Sitemap: {BASE}sitemap.xml" in robots.splitlines()
+
+
+def test_sitemap_lists_every_page_once_with_lastmod(site):
+    _, sitemaps = _crawl_sitemaps(site)
+    assert list(sitemaps) == [f"{BASE}sitemap.xml"]  # one file up to 50,000 pages
+    _every_page_once_with_lastmod(site, sitemaps[f"{BASE}sitemap.xml"])
+
+
+def test_past_50000_pages_the_sitemap_is_an_index_of_parts(tmp_path, monkeypatch):
+    """sitemaps.org allows 50,000 URLs a file: a larger site (100,000 stories make 113,000
+    pages) gets parts of at most that many, listed by the index robots.txt names, each
+    with the newest lastmod of its pages. An edit rebuilds them as a fresh build does."""
+    from site_builder import routes
+    from site_builder.builder import BuildOptions, Builder
+
+    monkeypatch.setattr(routes, "SITEMAP_LIMIT", 7)
+    root = tmp_path / "site"
+    generate(30, 3, root / "content")
+    (root / "site.toml").write_text(f'base_url = "{BASE}"\npaginate = 5\n')
+    Builder(BuildOptions(root)).build()
+    site = BuiltSite(root / "_site")
+    index, sitemaps = _crawl_sitemaps(site)
+    assert len(sitemaps) > 3 and all(1 <= len(urls) <= 7 for urls in sitemaps.values())
+    _every_page_once_with_lastmod(site, [url for urls in sitemaps.values() for url in urls])
+    for entry in index.xpath("/s:sitemapindex/s:sitemap", namespaces=SITEMAPS):
+        urls = sitemaps[entry.xpath("s:loc/text()", namespaces=SITEMAPS)[0]]
+        newest = max(datetime.fromisoformat(u.xpath("s:lastmod/text()", namespaces=SITEMAPS)[0]) for u in urls)
+        assert datetime.fromisoformat(entry.xpath("s:lastmod/text()", namespaces=SITEMAPS)[0]) == newest
+
+    story = sorted((root / "content").iterdir())[4]
+    story.write_text(story.read_text().replace("\ntitle: ", '\ntitle: "Retitled for the sitemap" # ', 1))
+    Builder(BuildOptions(root)).build()
+    fresh = tmp_path / "fresh"
+    Builder(BuildOptions(root, out_dir=fresh), cache="off").build()
+    ours = tree_bytes(site.out)
+    assert ours == tree_bytes(fresh)
+    assert any(b"retitled-for-the-sitemap" in data for name, data in ours.items() if name.startswith("sitemap-"))
 
 
 def test_article_pages_unfurl_with_open_graph_and_json_ld(site):
