@@ -166,6 +166,8 @@ def _deploy(args: argparse.Namespace) -> int:
         print("error: not deployed: fix the errors above and deploy again", file=sys.stderr)
         return code
     print(deploy_summary(report, args.dry_run))
+    for warning in report.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -152,6 +152,22 @@ def test_dry_run_commits_and_pushes_nothing(repo, run, tmp_path):
     assert checkout_state(repo) == before
 
 
+def test_a_site_larger_than_github_pages_publishes_is_pushed_with_a_warning(repo, run, tmp_path, monkeypatch):
+    """GitHub Pages publishes sites of up to 1 GB (about 35,000 stories): the push of a
+    larger one succeeds and its Pages build fails, so deploy says so, byte-exact."""
+    from site_builder import deploy
+
+    result = run("deploy", repo)
+    assert result.code == 0 and "warning" not in result.err
+    size = sum(p.stat().st_size for p in published(tmp_path / "remote.git", tmp_path / "site").rglob("*") if p.is_file())
+    monkeypatch.setattr(deploy, "PAGES_SIZE_LIMIT", size - 1)
+    result = run("deploy", repo)
+    assert result.code == 0 and "Nothing changed" in result.out
+    assert "warning: the site is" in result.err and "GitHub Pages publishes sites of up to" in result.err
+    monkeypatch.setattr(deploy, "PAGES_SIZE_LIMIT", size)
+    assert "warning" not in run("deploy", repo, "--dry-run").err
+
+
 def test_not_a_git_repository(tmp_path, run):
     site = make_site(tmp_path / "site", {"site.toml": f'base_url = "{PROJECT_URL}"\n', "content/a.md": article()})
     result = run("deploy", site)
