@@ -337,7 +337,7 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._committed = _Committed(model, plan, fingerprints.memo(), search.shards)
+        self._committed = _Committed(model, plan, fingerprints.memo(), search.shards, renderer.memo())
         self.pending = defer
         report = BuildReport(
             articles=len(model.articles),
@@ -365,7 +365,10 @@ class Builder:
         templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
         asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
         build_options = {"drafts": options.drafts, "future": options.future}
-        renderer = Renderer(model.config, plan, templates, asset_versions, build_options, self._bytecode_dir())
+        renderer = Renderer(
+            model.config, plan, templates, asset_versions, build_options, self._bytecode_dir(),
+            self._committed and self._committed.renderer,
+        )
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
             plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries), model.config), _template_bytes(templates),
@@ -429,12 +432,14 @@ class Builder:
 class _Committed:
     """A long-lived Builder's last commit (serve, --watch): the next build starts from it.
     It selects only what changed, reuses the plan's unchanged objects, fingerprints only
-    new pages and hashes only search shards of other stories."""
+    new pages, hashes only search shards of other stories and writes only the sitemap
+    entries of new paths and dates."""
 
     model: Model
     plan: SitePlan
     fingerprints: tuple[str, dict]  # Fingerprinter.memo()
     shards: dict[str, tuple[tuple, str]]  # _SearchIndex.shards
+    renderer: tuple  # Renderer.memo()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,9 @@ class Renderer:
         asset_versions: Mapping[str, str],
         build_options: Mapping[str, bool],
         bytecode_dir: Path | None = None,
+        previous: tuple | None = None,
     ):
+        """previous: the last build's memo() (serve keeps it)."""
         self.config = config
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in template_dirs]),
@@ -49,6 +51,13 @@ class Renderer:
         self._cards: dict[tuple, Markup] = {}
         self._dates: dict[datetime, str] = {}
         self._iso_dates: dict[datetime, str] = {}
+        # Sitemap elements by (path, lastmod), kept from build to build by a long-lived
+        # preview while the base URL and time zone stay: an edit changes a few of 11,500
+        # (10,000 stories), and writing them all took 25 ms of a 170 ms pages-first build.
+        # Dropped once twice the site's pages, so a long session's old paths do not pile up.
+        self._sitemap_settings = (config.base_url, config.timezone)
+        known = previous[1] if previous is not None and previous[0] == self._sitemap_settings else {}
+        self._sitemap_elements: dict[tuple, str] = known if len(known) <= 2 * len(plan.pages) else {}
         self._base_path = config.base_path
         origin = urlsplit(config.base_url) if config.base_url else None
         self._origin = f"{origin.scheme}://{origin.netloc}" if origin else None  # abs_url runs for every sitemap entry
@@ -73,6 +82,10 @@ class Renderer:
             ),
             options=build_options,
         )
+
+    def memo(self) -> tuple:
+        """What the next build's Renderer may take over (its `previous`)."""
+        return self._sitemap_settings, self._sitemap_elements
 
     def url_for(self, path: str) -> str:
         """The one place site paths become links: under the base path, root-relative."""
@@ -144,8 +157,10 @@ class Renderer:
             return feeds.atom(page.context, self.config, self.feed_link)
         if page.template == JSON_FEED:
             return feeds.json_feed(page.context, self.config, self.feed_link)
-        if page.template in (SITEMAP, SITEMAP_INDEX):
-            return feeds.sitemap(page.context["urls"].items, self.abs_url, self.iso_date, page.template == SITEMAP_INDEX)
+        if page.template == SITEMAP:
+            return feeds.sitemap(page.context["urls"].items, self.abs_url, self.iso_date, known=self._sitemap_elements)
+        if page.template == SITEMAP_INDEX:
+            return feeds.sitemap(page.context["urls"].items, self.abs_url, self.iso_date, index=True)
         try:
             template = self.env.get_template(page.template)
             return template.render(page.context, page=page)

@@ -8,6 +8,7 @@ import os
 import pickle
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
 from conftest import BuiltSite, article, make_site, prop, tree_bytes
@@ -308,6 +309,32 @@ TestEditSession.settings = settings(
     max_examples=20, stateful_step_count=8, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+def test_a_long_lived_builder_writes_only_the_sitemap_entries_of_new_paths(tmp_path, monkeypatch):
+    """serve keeps the sitemap entries it wrote: after a retitle it writes the entry of the
+    story's new path only, and the sitemap is byte for byte a fresh build's. In another
+    time zone (other dates) every entry is written anew."""
+    from site_builder import feeds
+
+    written: list[str] = []
+    escape = feeds.escape
+    monkeypatch.setattr(feeds, "escape", lambda text, quote=True: written.append(text) or escape(text, quote))
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site), cache="read")
+    builder.build()
+    urls = len(written)
+    assert urls > 30
+    written.clear()
+    (site / "content/05.md").write_text(story(5, "A sitemap entry of its own", topics=("Robotics",), day=6))  # only retitled
+    builder.build()
+    assert len(written) == 1 and urlsplit(written[0]).path.endswith("/a-sitemap-entry-of-its-own/")
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    written.clear()
+    (site / "site.toml").write_text('paginate = 5\nbase_url = "https://news.example/"\ntimezone = "Asia/Tokyo"\n')
+    builder.build()
+    assert len(written) == urls
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh-tokyo")
 
 
 def test_an_edit_re_indexes_one_search_shard(tmp_path, monkeypatch):
