@@ -324,10 +324,19 @@ def test_the_inotify_limit_gives_a_hint(newsroom, run, monkeypatch):
 
 
 def _start_cli(*args: str) -> tuple[subprocess.Popen, list[str]]:
-    """The real command in a subprocess; returns it once it says it is ready."""
+    """The real command in a subprocess; returns it once it says it is ready. Started
+    with Ctrl-C (SIGINT) at its default, as from a terminal: a test run started in the
+    background (`cmd &` in a script) ignores SIGINT, and a child would inherit that."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "site_builder", *args], env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the child gets the default
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "site_builder", *args], env=env, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     lines: list[str] = []
     while not any(line.startswith(("Serving", "Watching")) for line in lines):
         line = process.stdout.readline()  # bounded by pytest-timeout should it never come
