@@ -315,6 +315,27 @@ def test_css_and_js_per_page_stay_small(site):
     assert zipped < 8_000
 
 
+def test_search_that_could_not_load_says_so_and_the_next_key_tries_again(site, origin, browser):
+    """A dropped request for Pagefind's bundle is not an empty site: the box says to check
+    the connection, and the next keystroke loads it."""
+    _, plan = site
+    context = browser.new_context()
+    watched = Watched(context, origin)
+    page = watched.page
+    offline = True
+    page.route("**/pagefind/pagefind.js", lambda route: route.abort() if offline else route.fallback())
+    watched.open(origin + BASE + "search/")
+    page.fill("#search-q", "chip")
+    page.get_by_text("Search could not be loaded").first.wait_for()
+    offline = False
+    title = plan.entries[0].article.title
+    page.fill("#search-q", title)
+    page.locator(".search-results__link", has_text=title).first.wait_for()
+    assert page.locator(".search-results").get_attribute("data-query") == title
+    assert watched.console_errors() == []
+    context.close()
+
+
 def test_search_on_a_site_with_no_stories_says_so_without_a_page_error(tmp_path, browser):
     """An empty site has no index to fetch: focusing the box must not leave an uncaught
     error, and typing says why there are no results."""

@@ -25,6 +25,12 @@
     return pagefind;
   }
 
+  // An empty site has no index (Pagefind builds none), so its bundle is not there; any
+  // other failure to load it is the network's, and the next keystroke tries again.
+  function bundleMissing() {
+    return fetch(bundle, { method: "HEAD" }).then((response) => response.status === 404, () => false);
+  }
+
   function element(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -78,7 +84,10 @@
       try {
         engine = await load();
       } catch {
-        status.textContent = "Search is not available yet: this site has no stories.";
+        status.textContent = (await bundleMissing())
+          ? "Search is not available yet: this site has no stories."
+          : "Search could not be loaded. Check the connection, then type again.";
+        list.replaceChildren();
         panel.hidden = false;
         return;
       }
