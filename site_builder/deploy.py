@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError, load_config
-from .sources import files_below
 
 FALLBACK_NAME, FALLBACK_EMAIL = "site-builder", "site-builder@users.noreply.github.com"
 # GitHub Pages publishes sites of at most 1 GB: the push of a larger one succeeds, and
@@ -95,9 +94,8 @@ def deploy(options: DeployOptions) -> DeployReport:
         if config.cname:
             (out / "CNAME").write_text(config.cname + "\n", encoding="ascii")
         tree = git.tree_of(out, Path(tmp) / "index")
-        report.size = sum(entry.stat(follow_symlinks=False).st_size for _, entry in files_below(str(out), regular=False))
-    report.files = git.file_count(tree)
-    report.changes = git.changes(parent, tree)
+    report.files, report.size = git.files_and_bytes(tree)
+    report.changes = git.changes(parent, tree, report.files)
     if not report.changed or options.dry_run:
         return report
     message = options.message or git.default_message()
@@ -182,17 +180,20 @@ class Git:
         self.run(*plain, "add", "--all", "--force", ".", env=env, cwd=str(folder))
         return self.run("write-tree", env=env).strip()
 
-    def changes(self, parent: str | None, tree: str) -> dict[str, int]:
+    def changes(self, parent: str | None, tree: str, files: int) -> dict[str, int]:
+        """files: how many the tree holds (all of them new, on a first deploy)."""
         if parent is None:
-            return {"added": self.file_count(tree)}
+            return {"added": files}
         status = self.run("diff-tree", "-r", "--no-renames", "--name-status", "-z", parent, tree)
         letters = status.split("\0")[0::2][: status.count("\0") // 2]  # -z alternates status and path
         added, deleted = letters.count("A"), letters.count("D")
         counts = {"added": added, "modified": len(letters) - added - deleted, "deleted": deleted}
         return {name: n for name, n in counts.items() if n}
 
-    def file_count(self, tree: str) -> int:
-        return self.run("ls-tree", "-r", "-z", "--name-only", tree).count("\0")
+    def files_and_bytes(self, tree: str) -> tuple[int, int]:
+        """How many files the tree holds, and their bytes: "<mode> <type> <object> <size>\t<path>"."""
+        records = self.run("ls-tree", "-r", "-z", "--long", tree).split("\0")[:-1]
+        return len(records), sum(int(record.split("\t", 1)[0].split()[3]) for record in records)
 
     def default_message(self) -> str:
         head = self.attempt("rev-parse", "--short", "--verify", "-q", "HEAD")
