@@ -77,8 +77,9 @@ def shard_folder(shard: int) -> str:
 
 class SearchIndexJob:
     """Pagefind indexing of one shard, started early and collected later, so the index is
-    built while the pages are rendered. Sharding also bounds Pagefind's memory, which
-    grows with the stories it indexes at once."""
+    built while the pages are rendered. Sharding also keeps Pagefind's memory down (it
+    grows with the stories indexed at once): 32 MB for 450 stories, 285 MB for the 5,600
+    of a shard at 100,000 stories, where MAX_SHARDS lets shards grow."""
 
     def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path | None):
         """bundle: where Pagefind writes. A scratch folder beside the staged site, so that

@@ -1,5 +1,6 @@
 """MODEL: pure, deterministic functions over articles: ordering, de-duplication, topics,
-pagination sizes and "more on this topic" (the pages themselves are cut in routes). Each runs once per build; templates only read results."""
+pagination sizes and "more on this topic" (the pages themselves are cut in routes).
+Each runs once per build; templates only read results."""
 
 from __future__ import annotations
 
