@@ -103,7 +103,10 @@ def test_documented_setting_errors_are_the_real_messages(row, tmp_path, monkeypa
     Path("site.toml").write_text(_code(value.split(" (")[0]) + "\n", encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_config(Path("."))
-    assert str(raised.value) == _code(message)
+    expected, actual = _code(message), str(raised.value)
+    if "not valid TOML: " in expected:  # what follows is tomllib's wording, which Python versions may change
+        expected, actual = (text.split("not valid TOML: ")[0] for text in (expected, actual))
+    assert actual == expected
 
 
 # -- templates ---------------------------------------------------------------------------
