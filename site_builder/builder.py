@@ -36,8 +36,9 @@ from .cache import (
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .models import Article, Problem
+from .pages import ARTICLE, SitePlan
 from .parallel import map_chunks
-from .routes import ARTICLE, SitePlan, plan_site
+from .routes import plan_site
 from .search import SearchIndexJob, record_inputs, shard_count, shard_folder, shard_of
 from .selection import PATCH_LIMIT, Selection, select
 from .sources import scan_article_files, theme_files

@@ -29,7 +29,7 @@ from typing import BinaryIO
 from . import __version__
 from .fingerprint import site_wide_fingerprint
 from .models import Problem, ReadResult, compact_pickle
-from .topics import MoreOnMemo
+from .related import MoreOnMemo
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"

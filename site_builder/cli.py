@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
-from .routes import PlanError
+from .pages import PlanError
 from .writer import WriteError
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from .models import Article, Provider
-from .routes import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef, UrlList
+from .pages import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef, UrlList
 from .topics import Pagination
 
 LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink, UrlList}  # hold no stories inside

@@ -36,7 +36,7 @@ from .markup import is_web_url
 from .models import Image, Provider
 from .slugs import slugify
 from .sources import find_article_files
-from .topics import normalize_url
+from .identity import normalize_url
 from .yamlfm import FrontMatterError, split_and_parse
 
 MAX_TITLE = 300

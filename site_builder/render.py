@@ -14,7 +14,7 @@ from markupsafe import Markup
 from . import feeds
 from .config import SiteConfig
 from .markup import rebase_links
-from .routes import ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
+from .pages import ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
 from .search import shard_count, shard_folder
 from .writer import WriteError
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .config import SiteConfig
-from .routes import Entry
+from .pages import Entry
 from .writer import WriteError
 
 SEARCH_DIR = "pagefind"  # the bundle's folder under the site root

@@ -17,7 +17,8 @@ from datetime import datetime
 from itertools import compress, count
 
 from .models import Article, Problem
-from .topics import drop_duplicate_urls, meets_quality, newest_first, newest_first_key, select_published
+from .identity import drop_duplicate_urls
+from .ranking import meets_quality, newest_first, newest_first_key, select_published
 
 PATCH_LIMIT = 50  # changed files a selection is patched for; more, and it is made anew
 

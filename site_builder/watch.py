@@ -34,8 +34,8 @@ from watchdog.observers.polling import PollingObserver
 
 from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError
+from .pages import PlanError
 from .sources import is_ignored_name
-from .routes import PlanError
 from .writer import STAGING_SUFFIX, WriteError
 
 SOURCE_DIRS = ("content", "templates", "static")

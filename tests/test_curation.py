@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from conftest import BuiltSite, article, make_site, prop, text_of
 from site_builder.builder import BuildOptions, build
 from site_builder.models import Article
-from site_builder.topics import GRAVITY, top_stories, trend_score, trending
+from site_builder.ranking import GRAVITY, top_stories, trend_score, trending
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=timezone.utc)
 
@@ -160,7 +160,9 @@ def test_check_verifies_the_built_sites_internal_links_and_writes_nothing(tmp_pa
 
 
 def _more(articles: list[Article], limit: int = 5) -> dict[str, tuple[Article, ...]]:
-    from site_builder.topics import build_topics, group_by_topic, more_on_topics, newest_first
+    from site_builder.ranking import newest_first
+    from site_builder.related import more_on_topics
+    from site_builder.topics import build_topics, group_by_topic
 
     ordered = newest_first(articles)
     topics = build_topics(ordered)
@@ -222,7 +224,7 @@ _URL_PART = st.text(st.sampled_from(list("aAzZ09.-_~%+=&@:/?# ")), max_size=12)
 def test_normalize_url_fast_path_agrees_with_urllib(scheme, host, port, path, query, fragment, noise):
     """normalize_url returns URLs already in normal form as they are, without urllib: for
     every URL it must give what the urllib normalisation gives."""
-    from site_builder.topics import normalize_url, normalize_url_fully
+    from site_builder.identity import normalize_url, normalize_url_fully
 
     url = noise + scheme + host + port + "/" + path + query + fragment + noise
     assert normalize_url(url) == normalize_url_fully(url)

@@ -16,9 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from site_builder import topics as topics_module
+from site_builder import related as related_module
 from site_builder.models import Article
-from site_builder.topics import build_topics, group_by_topic, more_on_with_memo, newest_first
+from site_builder.ranking import newest_first
+from site_builder.related import more_on_with_memo
+from site_builder.topics import build_topics, group_by_topic
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
 WORDS = ["apple", "chip", "launch", "quantum", "rust", "cloud", "outage", "model", "robot", "battery"]
@@ -83,8 +85,8 @@ def _apply(stories: dict[str, Article], change, counter: list[int]) -> None:
 
 @pytest.fixture
 def tight_limits(monkeypatch):
-    monkeypatch.setattr(topics_module, "MORE_WINDOW", 2)
-    monkeypatch.setattr(topics_module, "RARE_WORD_LIMIT", 3)
+    monkeypatch.setattr(related_module, "MORE_WINDOW", 2)
+    monkeypatch.setattr(related_module, "RARE_WORD_LIMIT", 3)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -118,9 +120,9 @@ def test_the_memo_recomputes_only_near_an_edit_at_a_realistic_size(monkeypatch):
     _, memo = _more_on(list(stories.values()), None)
     seen: list[int] = []
     made: list[int] = []
-    original, make = topics_module._similar_titles, topics_module._make_tables
-    monkeypatch.setattr(topics_module, "_similar_titles", lambda *args: seen.append(1) or original(*args))
-    monkeypatch.setattr(topics_module, "_make_tables", lambda *args: made.append(1) or make(*args))
+    original, make = related_module._similar_titles, related_module._make_tables
+    monkeypatch.setattr(related_module, "_similar_titles", lambda *args: seen.append(1) or original(*args))
+    monkeypatch.setattr(related_module, "_make_tables", lambda *args: made.append(1) or make(*args))
     _apply(stories, ("retitle", 1234, ["quantum", "battery", "w7"]), [0])
     incremental, _ = _more_on(list(stories.values()), memo)
     recomputed, tables_made = len(seen), len(made)

@@ -11,7 +11,8 @@ from conftest import EXAMPLE_RECORD, BuiltSite, prop, secured_tokens, text_of, u
 
 from corpus import generate
 from site_builder.content import read_article
-from site_builder.topics import MIN_SIMILARITY, normalize_url, title_similarity, title_words
+from site_builder.identity import normalize_url
+from site_builder.related import MIN_SIMILARITY, title_similarity, title_words
 
 COUNT, SEED = 300, 2024
 

@@ -1,0 +1,49 @@
+"""PLAN: the URL scheme of stories and listings: permalinks from site.toml's pattern,
+numbered listing pages, and clashes settled by date and URL, never by file name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .config import SiteConfig
+from .models import Article
+from .slugs import slugify
+
+if TYPE_CHECKING:
+    from .plan_reuse import StoryKeys
+
+
+def home_path(number: int) -> str:
+    return "/" if number == 1 else f"/page/{number}/"
+
+
+def numbered(first: str) -> Callable[[int], str]:
+    return lambda n: first if n == 1 else f"{first}page/{n}/"
+
+
+def permalink_settings(config: SiteConfig) -> tuple:
+    return config.permalink, config.timezone
+
+
+def slug_of(article: Article) -> str:
+    return article.slug or slugify(article.title)
+
+
+def permalink(article: Article, slug: str, config: SiteConfig) -> str:
+    local = article.published.astimezone(config.tz)
+    return config.permalink.format(slug=slug, year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}")
+
+
+def article_paths(keys: dict[str, StoryKeys], config: SiteConfig, taken: set[str]) -> dict[str, str]:
+    """Permalink per article source. Clashes get -2, -3... in (date, URL) order, so the
+    result depends only on the articles, never on file names or reading order."""
+    paths: dict[str, str] = {}
+    used = set(taken)
+    for story in sorted(keys.values(), key=lambda k: k.order):
+        path, n = story.base_path, 2
+        while path in used:
+            path, n = permalink(story.article, f"{slug_of(story.article)}-{n}", config), n + 1
+        used.add(path)
+        paths[story.article.source] = path
+    return paths

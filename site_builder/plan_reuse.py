@@ -1,0 +1,170 @@
+"""PLAN: what one plan hands the next in a long-lived process (serve, --watch): each
+story's keys, the groups and the pages, taken over where nothing they read changed, so
+an unchanged page is the very same object and its fingerprint is already known. The
+plan is the same with or without them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .config import SiteConfig
+from .identity import normalize_url
+from .models import Article, Topic
+from .pages import Entry, Page, SitePlan
+from .permalinks import permalink, permalink_settings, slug_of
+from .ranking import top_stories, trending
+from .topics import build_topics, group_by_month, group_by_provider, group_by_topic
+
+
+@dataclass(frozen=True, slots=True)
+class StoryKeys:
+    """What the plan derives from one article alone: computed again only for an article
+    that is not the very same object as in the last plan (a file that changed)."""
+
+    article: Article
+    url: str  # its normalized webUrl
+    order: tuple  # (timestamp, webUrl, source): the order in which permalink clashes are settled
+    base_path: str  # its permalink, unless it clashes
+    related_urls: tuple[str, ...]  # its related stories' normalized webUrls
+
+
+@dataclass(frozen=True, slots=True)
+class Groups:
+    """The stories grouped by topic, provider and month, and the home page's strips.
+    The next plan takes them over when the stories are the same, in the same order, and
+    no changed story changed a field they read (_grouping). The lists may then
+    hold an older copy of a changed story: only its source is read from them."""
+
+    order: tuple[str, ...]  # the sources of the stories, newest first
+    positions: dict[str, int]  # source -> its place in `order`
+    settings: tuple  # (time zone, trending, top_stories)
+    topics: dict[str, Topic]
+    by_topic: dict[Topic, list[Article]]
+    providers: dict[str, tuple[str, list[Article]]]
+    months: dict[tuple[int, int], list[Article]]
+    trending: tuple[str, ...]  # sources
+    top_stories: tuple[str, ...]  # sources
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMemo:
+    """What a plan leaves for the next one in the same process (serve, --watch)."""
+
+    stories: dict[str, StoryKeys]  # by source
+    targets: dict[str, str]  # normalized webUrl of every story on the site -> its permalink
+    groups: Groups | None = None
+    config: SiteConfig | None = None
+    entries: dict[str, Entry] = field(default_factory=dict)  # by source
+    refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
+    linked_from: dict[str, tuple[str, ...]] | None = None  # related URL -> sources linking it (see linked_from_index)
+
+
+class Reuse:
+    """The previous plan's objects, taken over where the new plan has an equal one: an
+    unchanged page is then the very same object, and the fingerprinter knows it (see
+    Fingerprinter's `previous`). Equality decides, except where the plans are `stable`
+    (see plan_site): there a page that shows no replaced entry is taken without a
+    comparison, as the new one would equal it. The plan is the same either way."""
+
+    def __init__(self, plan: SitePlan | None):
+        self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo
+        self._refs = self.memo.refs
+        # The last plan's pages: by path, and those of its entries (the first ones), in order.
+        self.pages = {page.path: page for page in plan.pages} if plan is not None else {}
+        self.article_pages = plan.pages[: len(plan.entries)] if plan is not None else ()
+        self.entries = plan.entries if plan is not None else ()  # the last plan's, newest first
+        self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
+        self.used: dict = {}  # the refs this plan uses, for the next one
+        self.stable = False  # set by plan_site, which says what it means
+
+    def ref(self, value):
+        """One object per distinct ref (Entry and _most_shared_topic compare them by
+        identity): the last plan's, else the first made in this one."""
+        ref = self.used.get(value)
+        if ref is None:
+            ref = self.used[value] = self._refs.get(value, value)
+        return ref
+
+    def page(self, page: Page) -> Page:
+        old = self.pages.get(page.path)
+        return old if old is not None and (old is page or old == page) else page
+
+    def listing_page(self, path: str, template: str, replaced: set[Entry]) -> Page | None:
+        """The previous page at `path`, when the plans are `stable` and it lists no
+        replaced entry: the page this plan would make equals it."""
+        if not self.stable:
+            return None
+        old = self.pages.get(path)
+        if old is None or old.template != template or not replaced.isdisjoint(old.context["entries"]):
+            return None
+        return old
+
+
+def linked_from_index(keys: dict[str, StoryKeys], changed: list[str], same: Reuse) -> dict[str, tuple[str, ...]] | None:
+    """Related URL -> the stories linking to it, which only a `stable` plan reads: the
+    last plan's, with the changed stories' links put right (a copy: the last plan's
+    stays as it was), or made whole the first time. None for a plan that is not stable
+    (a one-off build never needs it)."""
+    if not same.stable:
+        return None
+    previous = same.memo
+    if previous.linked_from is None:
+        index: dict[str, list[str]] = {}
+        for story in keys.values():
+            for url in story.related_urls:
+                index.setdefault(url, []).append(story.article.source)
+        return {url: tuple(sources) for url, sources in index.items()}
+    linked = dict(previous.linked_from)
+    for source in changed:
+        old, new = previous.stories[source].related_urls, keys[source].related_urls
+        for url in set(old) - set(new):
+            linked[url] = tuple(s for s in linked[url] if s != source)
+        for url in set(new) - set(old):
+            linked[url] = (*linked.get(url, ()), source)
+    return linked
+
+
+def story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanMemo) -> tuple[dict[str, StoryKeys], list[str]]:
+    """Each article's StoryKeys: the last plan's where it is the very same article. Also
+    returns the sources whose keys were made anew."""
+    same_links = previous.config is not None and permalink_settings(previous.config) == permalink_settings(config)
+    known = previous.stories if same_links else {}
+    keys, changed = {}, []
+    for article in articles:
+        story = known.get(article.source)
+        if story is None or story.article is not article:
+            story = StoryKeys(
+                article,
+                normalize_url(article.web_url),
+                (article.published.timestamp(), article.web_url, article.source),
+                permalink(article, slug_of(article), config),
+                tuple(normalize_url(r.url) for r in article.related),
+            )
+            changed.append(article.source)
+        keys[article.source] = story
+    return keys, changed
+
+
+def _grouping(article: Article) -> tuple:
+    """Every field of a story that Groups read."""
+    return article.published, article.web_url, article.topics, article.provider, article.heat, article.quality
+
+
+def plan_groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: list[str], config: SiteConfig, previous: PlanMemo) -> Groups:
+    order = tuple(a.source for a in articles)
+    settings = (config.timezone, config.trending, config.top_stories)
+    old, before = previous.groups, previous.stories
+    if old is not None and old.settings == settings and old.order == order and all(
+        source in before and _grouping(before[source].article) == _grouping(keys[source].article) for source in changed
+    ):
+        return old
+    topics = build_topics(articles)
+    # Trending ages are counted from the newest story, not the clock: the same files
+    # always build the same site, so a rebuild can skip what did not change.
+    hot = trending(articles, articles[0].published, config.trending) if articles else []
+    return Groups(
+        order, {source: n for n, source in enumerate(order)}, settings, topics, group_by_topic(articles, topics), group_by_provider(articles),
+        group_by_month(articles, config.tz), tuple(a.source for a in hot),
+        tuple(a.source for a in top_stories(articles, config.top_stories)),
+    )
