@@ -165,7 +165,8 @@ def parse_feed(data: bytes, source: str, extra_topics: Sequence[str] = ()) -> tu
         raise FeedError(f"{source}: not a feed: the feed parser failed ({type(exc).__name__})") from None
     error = parsed.get("bozo_exception")
     bad_xml = isinstance(error, SAXParseException)
-    if not parsed.entries and (bad_xml or not parsed.version):  # entries recovered from bad XML are kept
+    # an empty body has no version at all; entries recovered from bad XML are kept
+    if not parsed.entries and (bad_xml or not parsed.get("version")):
         why = f"bad XML: {error.getMessage()}" if bad_xml else error  # feedparser's edits shift its lines
         raise FeedError(f"{source}: not a feed: {why or 'no Atom, RSS or JSON Feed found'}")
     feed_title = parsed.feed.get("title", "")

@@ -156,6 +156,7 @@ def test_each_bad_address_is_named_with_its_reason_and_the_good_ones_import(serv
         "/to-data": ("redirect", "data:application/json," + json_feed("Data one").decode()),
         "/hop/0": ("redirect", "/hop/1"),
         "/500": ("status", 500),
+        "/empty": ("body", b""),
         "/deep.json": ("body", deep),
         "/slow-headers": ("slow-headers", None),
         "/bad.xml": ("body", b'<?xml version="1.0"?><rss version="2.0"><channel><title>Fish & chips</title>'
@@ -173,6 +174,7 @@ def test_each_bad_address_is_named_with_its_reason_and_the_good_ones_import(serv
         "/to-data": "could not fetch: redirected to data:application/json,",
         "/hop/0": "could not fetch: more than 5 redirects; gave up",
         "/500": "could not fetch: HTTP 500 Internal Server Error",
+        "/empty": "not a feed: no Atom, RSS or JSON Feed found",
         "/deep.json": "not a feed: JSON nested too deeply to read",
         "/bad.xml": "not a feed: bad XML: not well-formed (invalid token)",
     }
