@@ -12,26 +12,26 @@ from __future__ import annotations
 import calendar
 import hashlib
 import html
+import io
 import json
 import os
 import re
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+from xml.sax import SAXParseException
 
 import feedparser
 import nh3
 import yaml
 
-from . import __version__
 from .builder import content_folder
 from .config import is_hostname, load_config
 from .content import MAX_TOPICS, can_show
+from .fetch import FetchError, fetch, is_http_url, read_file
 from .markup import is_web_url
 from .models import Image, Provider
 from .slugs import slugify
@@ -157,10 +157,18 @@ def parse_feed(data: bytes, source: str, extra_topics: Sequence[str] = ()) -> tu
     Raises FeedError when `data` is no feed at all."""
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return _parse_json_feed(data, source, extra_topics)
-    parsed = feedparser.parse(data)
-    if not parsed.version and not parsed.entries:
-        why = parsed.get("bozo_exception") or "no Atom, RSS or JSON Feed found"
-        raise FeedError(f"{source}: not a feed: {why}")
+    try:
+        # A file object: given bytes or a str that names a path or URL, feedparser reads
+        # that. It fetches nothing itself: no DOCTYPE entity survives, expat loads none.
+        parsed = feedparser.parse(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - a parser failing on hostile bytes costs this source only
+        raise FeedError(f"{source}: not a feed: the feed parser failed ({type(exc).__name__})") from None
+    error = parsed.get("bozo_exception")
+    bad_xml = isinstance(error, SAXParseException)
+    # an empty body has no version at all; entries recovered from bad XML are kept
+    if not parsed.entries and (bad_xml or not parsed.get("version")):
+        why = f"bad XML: {error.getMessage()}" if bad_xml else error  # feedparser's edits shift its lines
+        raise FeedError(f"{source}: not a feed: {why or 'no Atom, RSS or JSON Feed found'}")
     feed_title = parsed.feed.get("title", "")
     stories, invalid = [], []
     for number, entry in enumerate(parsed.entries, 1):
@@ -191,6 +199,9 @@ def _parse_json_feed(data: bytes, source: str, extra_topics: Sequence[str]) -> t
         feed = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise FeedError(f"{source}: not a feed: invalid JSON: {exc}") from None
+    except (RecursionError, MemoryError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "too large"
+        raise FeedError(f"{source}: not a feed: JSON {why} to read") from None
     if not isinstance(feed, dict) or not str(feed.get("version", "")).startswith(JSON_FEED_VERSION) \
             or not isinstance(feed.get("items"), list):
         raise FeedError(f"{source}: not a feed: JSON without a JSON Feed version and items")
@@ -264,27 +275,18 @@ def _sort(result: Story | str, where: str, stories: list[Story], invalid: list[I
         invalid.append(Invalid(where, result))
 
 
-def read_source(source: str, timeout: float = FETCH_TIMEOUT) -> bytes:
-    """A feed's bytes from an http(s) URL or a file; FeedError says what went wrong."""
-    if urlsplit(source).scheme in ("http", "https"):
-        request = urllib.request.Request(source, headers={"User-Agent": f"site-builder/{__version__}"})
+def read_source(source: str) -> bytes:
+    """A feed's bytes from an http(s) URL or a regular file, at most MAX_FEED_BYTES;
+    FeedError names the source and says why not."""
+    if is_http_url(source):
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                data = response.read(MAX_FEED_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise FeedError(f"{source}: could not fetch: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise FeedError(f"{source}: could not fetch: {reason}") from None
-    else:
-        try:
-            with open(source, "rb") as file:
-                data = file.read(MAX_FEED_BYTES + 1)
-        except OSError as exc:
-            raise FeedError(f"{source}: cannot read: {exc.strerror}") from None
-    if len(data) > MAX_FEED_BYTES:
-        raise FeedError(f"{source}: larger than {MAX_FEED_BYTES // (1024 * 1024)} MiB; not read")
-    return data
+            return fetch(source, max_bytes=MAX_FEED_BYTES, deadline=FETCH_TIMEOUT)
+        except FetchError as exc:
+            raise FeedError(f"{source}: could not fetch: {exc}") from None
+    try:
+        return read_file(source, max_bytes=MAX_FEED_BYTES)
+    except FetchError as exc:
+        raise FeedError(f"{source}: {exc}") from None
 
 
 # -- stories -> files -------------------------------------------------------------------
