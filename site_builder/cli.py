@@ -260,13 +260,37 @@ def watch(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace, options: BuildOptions) -> None:
+    import signal
+    import socket
+    import threading
+
+    from .serve_guard import is_loopback, is_wildcard
     from .server import Preview
     from .watch import wait_for_interrupt
 
-    preview = Preview(options, args.host, args.port, poll=args.poll, live_reload=args.live_reload)
+    if not is_loopback(args.host):
+        where = "every address of this machine" if is_wildcard(args.host) else args.host
+        print(f"warning: serving on {where}: anyone on the network who can reach it sees the "
+              "preview, drafts and future stories included", file=sys.stderr)
+        if is_wildcard(args.host):  # its other names (mDNS, DNS aliases) cannot be known
+            print("note: browse it by this machine's address or by the name "
+                  f"{socket.gethostname()!r}; a request naming any other host gets 403", file=sys.stderr)
+    # SIGTERM (kill, systemd, docker stop) stops the preview as Ctrl-C does, so its
+    # temporary build folder is removed; only the main thread may set a handler.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
-        preview.start()
-        print(f"Serving {preview.url} (press Ctrl-C to stop)", flush=True)
-        wait_for_interrupt()
+        preview = Preview(options, args.host, args.port, poll=args.poll, live_reload=args.live_reload)
+        try:
+            preview.start()
+            print(f"Serving {preview.url} (press Ctrl-C to stop)", flush=True)
+            wait_for_interrupt()
+        finally:
+            preview.stop()
     finally:
-        preview.stop()
+        if main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -13,6 +13,7 @@ script; the files the builder writes never do.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import mimetypes
 import re
@@ -21,7 +22,9 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field, replace
+from html import escape as escape_html
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 from .builder import NOW, PAGES_FIRST, BuildOptions, Builder
 from .config import ConfigError, load_config
 from .search import SEARCH_DIR
+from .serve_guard import Connections, DeadlineReader, Limits, allowed_names, host_allowed
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
 
 DEFAULT_PORT = 8000
@@ -45,7 +49,12 @@ _TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
     ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon", ".woff2": "font/woff2",
     ".woff": "font/woff", ".pdf": "application/pdf", ".webmanifest": "application/manifest+json",
+    # Pagefind's bundle, named here rather than left to the machine's mime.types:
+    ".wasm": "application/wasm", ".pagefind": "application/octet-stream", ".pf_meta": "application/octet-stream",
+    ".pf_fragment": "application/octet-stream", ".pf_index": "application/octet-stream",
 }
+_FORBIDDEN = b"403 Forbidden: this preview answers only requests for localhost, 127.0.0.1, [::1] or its --host\n"
+
 CLIENT_SCRIPT = (Path(__file__).parent / "livereload.js").read_bytes()
 
 
@@ -85,6 +94,11 @@ class LiveState:
             self.closed = True
             self.changed.notify_all()
 
+    def wake(self) -> None:
+        """Wake every event stream, so a dropped one can leave."""
+        with self.changed:
+            self.changed.notify_all()
+
     def snapshot(self) -> dict:
         with self.changed:
             return {"generation": self.generation, "ok": not self.messages, "messages": list(self.messages)}
@@ -92,11 +106,22 @@ class LiveState:
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True  # event streams stay open; never wait for them at shutdown
+    request_queue_size = 128  # not 5: past the backlog a new connection waits a second (SYN resent)
 
-    def __init__(self, address: tuple[str, int], state: LiveState, live_reload: bool):
+    def __init__(self, address: tuple[str, int], state: LiveState, live_reload: bool, limits: Limits = Limits()):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.state, self.live_reload = state, live_reload
+        self.state, self.live_reload, self.limits = state, live_reload, limits
+        self.host_names = allowed_names(address[0])
+        self.connections = Connections(limits, state.wake)
         super().__init__(address, PreviewHandler)
+
+    def process_request(self, request, client_address) -> None:
+        self.connections.admit(request)  # in the accepting thread, before the request's own
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        self.connections.forget(request)
+        super().shutdown_request(request)
 
     @property
     def port(self) -> int:
@@ -108,12 +133,12 @@ class PreviewServer(ThreadingHTTPServer):
             print(f"warning: serving {client_address[0]}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def bind_server(host: str, port: int | None, state: LiveState, live_reload: bool) -> PreviewServer:
+def bind_server(host: str, port: int | None, state: LiveState, live_reload: bool, limits: Limits = Limits()) -> PreviewServer:
     """Bind the port now, so a busy one is a clear error before any build starts."""
     candidates = [port] if port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
     for candidate in candidates:
         try:
-            server = PreviewServer((host, candidate), state, live_reload)
+            server = PreviewServer((host, candidate), state, live_reload, limits)
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
@@ -133,6 +158,33 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:
         pass  # a request log would drown the build messages the author is watching for
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # replaced by one with a deadline (closed, so the socket can close)
+        self.reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self.reader)
+
+    def handle_one_request(self) -> None:
+        self.reader.deadline = time.monotonic() + self.server.limits.request_seconds
+        self.server.connections.waiting(self.connection, True)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """Read the headers (still under the deadline), then refuse a Host that is not ours."""
+        parsed = super().parse_request()
+        self.reader.deadline = None
+        self.connection.settimeout(self.server.limits.request_seconds)  # each send, from now on
+        self.server.connections.waiting(self.connection, False)
+        if parsed and not host_allowed(self.headers.get("Host"), self.server.host_names, self.connection.getsockname()[0]):
+            self.close_connection = True
+            self._send(HTTPStatus.FORBIDDEN, "text/plain; charset=utf-8", _FORBIDDEN, self.command == "HEAD")
+            return False
+        return parsed
+
+    def send_response(self, code, message=None) -> None:
+        super().send_response(code, message)
+        self.send_header("X-Content-Type-Options", "nosniff")  # every file is served as its type says
+
     def do_HEAD(self) -> None:
         self.do_GET(head=True)
 
@@ -140,7 +192,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.changed:
             root, base_path, generation = state.root, state.base_path, state.generation
-        raw_path = urlsplit(self.path).path
+        request = urlsplit(self.path)
+        raw_path = request.path
         folder, _, name = raw_path.rpartition("/")
         # Under the base path, or the root for pages served before base_url was known.
         if self.server.live_reload and name.startswith(LIVERELOAD) and folder + "/" in ("/", base_path):
@@ -149,7 +202,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return self._no_site_yet(base_path, generation, head)
         target = resolve(root, base_path, raw_path)
         if isinstance(target, Redirect):
-            return self._redirect(target.location)
+            return self._redirect(target.location, request.query)
         if target is None:
             not_found = root / "404.html"
             if not_found.is_file():
@@ -171,10 +224,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _with_client(self, html: bytes, base_path: str, generation: int) -> bytes:
         if not self.server.live_reload:
             return html
-        tag = (
-            f'<script src="{base_path}{LIVERELOAD}.js" data-events="{base_path}{LIVERELOAD}" '
-            f'data-generation="{generation}"></script>\n'
-        ).encode()
+        src, events = (escape_html(base_path + LIVERELOAD + end) for end in (".js", ""))
+        tag = f'<script src="{src}" data-events="{events}" data-generation="{generation}"></script>\n'.encode()
         ends = list(_BODY_END.finditer(html))
         at = ends[-1].start() if ends else len(html)
         return html[:at] + tag + html[at:]
@@ -206,18 +257,21 @@ class PreviewHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         state = self.server.state
+        dropped = self.server.connections.stream(self.connection)
         sent = None
         try:
             self.wfile.write(b"retry: 500\n\n")
             while True:
                 with state.changed:
-                    if state.closed:
+                    if state.closed or dropped.is_set():
                         return
                     now = state.snapshot()
                     if now == sent:
-                        state.changed.wait(KEEPALIVE_SECONDS)
+                        woken = state.changed.wait(KEEPALIVE_SECONDS)
                         now = state.snapshot()
-                if state.closed:
+                        if woken and now == sent:
+                            continue  # woken for another stream's sake
+                if state.closed or dropped.is_set():
                     return
                 message = f"event: state\ndata: {json.dumps(now)}\n\n" if now != sent else ": keep-alive\n\n"
                 self.wfile.write(message.encode())
@@ -226,9 +280,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
         except (ConnectionError, OSError):
             return  # the page was closed or reloaded
 
-    def _redirect(self, location: str) -> None:
+    def _redirect(self, location: str, query: str = "") -> None:
+        location = "/" + location.lstrip("/")  # a path on this server: "//name/..." would be another site
         self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-        self.send_header("Location", location)
+        self.send_header("Location", location + ("?" + query if query else ""))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -294,10 +349,10 @@ class Preview:
     """`serve`: build, serve, watch, rebuild, reload. `start()` returns once the site is served."""
 
     def __init__(self, options: BuildOptions, host: str = "127.0.0.1", port: int | None = 0,
-                 poll: bool = False, live_reload: bool = True):
+                 poll: bool = False, live_reload: bool = True, limits: Limits = Limits()):
         self.options = options
         self.state = LiveState()
-        self.server = bind_server(host, port, self.state, live_reload)
+        self.server = bind_server(host, port, self.state, live_reload, limits)
         self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
         self.builder = Builder(replace(options, out_dir=self.work / "site"), cache="read")
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
