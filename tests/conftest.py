@@ -262,7 +262,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # Screenshots for review, kept outside the checkout (CI may point this at a folder it keeps).
-ARTIFACTS = Path(os.environ.get("SITE_BUILDER_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "site-builder-test-artifacts")
+ARTIFACTS = Path(
+    os.environ.get("SITE_BUILDER_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "site-builder-test-artifacts"
+)
 
 
 def need(reason: str):
