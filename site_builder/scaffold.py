@@ -80,8 +80,8 @@ jobs:
   build:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
+      - uses: actions/checkout@v7
+      - uses: actions/setup-python@v7
         with:
           python-version: "3.12"
       - name: Install site-builder
@@ -92,11 +92,11 @@ jobs:
           python -m pip install "$SITE_BUILDER"
       - name: Read the Pages settings
         id: pages
-        uses: actions/configure-pages@v5
+        uses: actions/configure-pages@v6
       - name: Build
         # base_url has no trailing slash ("https://<user>.github.io/<repo>"); add one.
         run: site-builder build --base-url "${{ steps.pages.outputs.base_url }}/"
-      - uses: actions/upload-pages-artifact@v3
+      - uses: actions/upload-pages-artifact@v5
         with:
           path: _site
 
@@ -109,7 +109,7 @@ jobs:
     steps:
       - name: Publish
         id: deployment
-        uses: actions/deploy-pages@v4
+        uses: actions/deploy-pages@v5
 """
 
 WORKFLOW_PATH = ".github/workflows/pages.yml"

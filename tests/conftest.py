@@ -4,6 +4,8 @@ back the way a microformats client reads them (mf2py), never by grepping markup.
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +21,9 @@ ORIGIN = "https://news.example/"  # pages are read as if served here
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_RECORD = Path(__file__).parent / "fixtures" / "real_record.txt"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Tests leave the checkout as they found it: Hypothesis keeps its example database and
+# caches outside it (a developer may point it elsewhere).
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "site-builder-hypothesis"))
 
 
 def article(
@@ -177,6 +182,36 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def checkout_left_as_found(request):
+    """Tests build in temporary folders: a run leaves the checkout's `git status --ignored`
+    as it found it (but for the bytecode Python writes), or the last test errors."""
+    before = _checkout_status()
+    yield
+    if before is None or request.config.getoption("--regen-golden"):  # no git checkout; asked to write
+        return
+    after = _checkout_status()
+    assert after == before, "the test run changed the checkout:\n" + "\n".join(
+        [f"  new: {line}" for line in sorted(after - before)] + [f"  gone: {line}" for line in sorted(before - after)]
+    )
+
+
+def _checkout_status() -> set[str] | None:
+    """`git status --ignored --porcelain` of the checkout, without __pycache__/ folders and the
+    .venv/ the README's quick start may live in; None outside a git checkout."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+
+    try:
+        top = git("rev-parse", "--show-toplevel")
+    except FileNotFoundError:
+        return None
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != REPO:
+        return None
+    lines = git("status", "--ignored", "--porcelain").stdout.splitlines()
+    return {line for line in lines if "__pycache__/" not in line and not line[3:].startswith(".venv/")}
+
+
 # --- Preview (serve / build --watch) helpers ---------------------------------------------
 
 
@@ -226,7 +261,10 @@ def start_preview():
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"  # screenshots; gitignored, kept by CI as artifacts
+# Screenshots for review, kept outside the checkout (CI may point this at a folder it keeps).
+ARTIFACTS = Path(
+    os.environ.get("SITE_BUILDER_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "site-builder-test-artifacts"
+)
 
 
 def need(reason: str):

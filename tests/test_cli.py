@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import site
 import subprocess
 import sys
 import venv
 import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import REPO, article, make_site
@@ -35,20 +38,25 @@ def test_help_lists_the_commands():
 
 
 def test_the_bundled_sample_site_builds_cleanly(tmp_path, run):
-    result = run("build", REPO, "-o", tmp_path / "_site")
+    sample = tmp_path / "sample"  # a copy: a build leaves its .cache/ in the site folder, not in the checkout
+    for part in ("content", "templates", "static"):
+        shutil.copytree(REPO / part, sample / part)
+    result = run("build", sample, "-o", tmp_path / "_site")
     assert result.code == 0, result.err
     assert "error" not in result.err and "warning" not in result.err  # the sample is the showcase
     articles = int(result.out.split()[1])
     assert articles >= 40
-    drafts = run("build", REPO, "-o", tmp_path / "_site", "--drafts")
+    drafts = run("build", sample, "-o", tmp_path / "_site", "--drafts")
     assert int(drafts.out.split()[1]) == articles + 1
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+    """The wheel `pip install .` builds, made offline with the hatchling the test extra
+    installs (build isolation would download it)."""
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)],
         check=True, timeout=300,
     )
     return next(dist.glob("site_builder-*.whl"))
@@ -63,14 +71,21 @@ def test_wheel_carries_the_theme(wheel):
 
 
 def test_installed_wheel_builds_a_site_anywhere(wheel, tmp_path):
-    """`pip install .` (not editable) must work outside the repository."""
+    """`pip install .` (not editable) must work outside the repository, from a virtual
+    environment or not. The new venv finds the dependencies where this interpreter finds
+    them, through a .pth file (offline), while site_builder comes from the wheel alone:
+    plain paths in a .pth file are added after the venv's own site-packages, and .pth
+    files in those folders (an editable install's) are not run."""
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
+    venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    (Path(purelib) / "running_interpreter.pth").write_text("\n".join(_site_dirs()) + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)]
-        if _pip_supports_python_flag() else
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
         check=True, timeout=300,
     )
     site = make_site(tmp_path / "elsewhere", {"content/a.md": article("Installed", "https://example.com/i")})
@@ -88,7 +103,8 @@ def test_installed_wheel_builds_a_site_anywhere(wheel, tmp_path):
     assert (site / "_site" / "assets" / "site.css").is_file()
 
 
-def _pip_supports_python_flag() -> bool:
-    out = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True).stdout
-    major = int(out.split()[1].split(".")[0])
-    return major >= 22
+def _site_dirs() -> list[str]:
+    """The folders this interpreter loads installed packages from (a venv's, or the
+    system's and the user's)."""
+    dirs = site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+    return [d for d in dirs if Path(d).is_dir()]

