@@ -3,7 +3,7 @@
 without sideways scrolling or console errors, axe-core clean in light and dark mode, the
 site without JavaScript, the keyboard path from the skip link, relative times, image
 placeholders, and search as you type (Pagefind) finding an old headline.
-Screenshots go to test-artifacts/. Skipped locally without Chromium; fails in CI."""
+Screenshots go to site-builder-test-artifacts/ in the temp folder. Skipped locally without Chromium; fails in CI."""
 
 from __future__ import annotations
 
