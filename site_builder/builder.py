@@ -35,7 +35,7 @@ from .cache import (
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
 from .fingerprint import Fingerprinter, site_wide_fingerprint
-from .models import Article, Problem
+from .models import MAX_ARTICLE_BYTES, Article, Problem
 from .parallel import map_chunks
 from .routes import ARTICLE, SitePlan, plan_site
 from .search import SearchIndexJob, record_inputs, shard_count, shard_folder, shard_of
@@ -198,19 +198,23 @@ class Builder:
                 current[rel] = cached
                 continue
             raw = digest = None
-            if cached:  # touched: the same bytes (a `git checkout`, a save without edits) keep it
+            if cached and cached.digest and cached.size == size <= MAX_ARTICLE_BYTES:
+                # touched: the same bytes (a `git checkout`, a save without edits) keep it.
+                # Only a file of the same size can hold them; no more than that is read.
                 try:
                     with open(path, "rb") as handle:
-                        raw = handle.read()
+                        raw = handle.read(size + 1)
                 except OSError:
                     pass  # unreadable or gone: the reader says why
+                if raw is not None and len(raw) > size:
+                    raw = None  # it grew since it was listed: read again, whole or refused, below
                 digest = file_digest(raw) if raw is not None else None
                 if digest == cached.digest:
                     current[rel] = CachedFile(size, mtime_ns, cached.digest, cached.result)
                     continue
             to_parse.append((path, rel, size, mtime_ns, raw, digest))
         # Imported here: YAML, Markdown and nh3 load only when some file must be parsed.
-        from .content import parse_article, read_article
+        from .content import parse_article, read_article, read_limited, too_large
 
         tz = config.tz
 
@@ -219,8 +223,12 @@ class Builder:
             # (the cache's key) and its article come from the same bytes.
             parsed = []
             for path, rel, size, mtime_ns, raw, digest in items:
+                refused = too_large(rel, size)  # by the listed size: not a byte of it is read
+                if refused is not None:
+                    parsed.append((rel, CachedFile(size, mtime_ns, "", refused)))
+                    continue
                 try:
-                    raw = Path(path).read_bytes() if raw is None else raw
+                    raw = read_limited(path) if raw is None else raw
                 except OSError:
                     parsed.append((rel, CachedFile(size, mtime_ns, "", read_article(Path(path), rel, tz))))
                     continue
