@@ -33,7 +33,7 @@ from .cache import (
     stamp_written,
     state_key,
 )
-from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
+from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config, read_config_bytes
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .models import MAX_ARTICLE_BYTES, Article, Problem
 from .parallel import map_chunks
@@ -489,7 +489,7 @@ def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int
     for folder in (site / "templates", site / "static", theme / "templates", theme / "static"):
         parts += [(path, file_stamp(path)) for _, path in theme_files(folder)]
     try:
-        parts.append((site / CONFIG_FILE).read_bytes())
+        parts.append(read_config_bytes(site / CONFIG_FILE))
     except OSError:
         parts.append(None)
     return Inputs(parts), articles

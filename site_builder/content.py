@@ -40,7 +40,7 @@ def too_large(rel: str, size: int) -> ReadResult | None:
     """The refusal of a file whose size (as listed or stat'ed) is over the limit, else None."""
     if size <= MAX_FILE_BYTES:
         return None
-    shown = f"{size / 2**20:,.1f} MiB" if size >= 10 * 2**20 else f"{size // 1024:,} KiB"
+    shown = f"{size / 2**20:,.0f} MiB" if size >= 10 * 2**20 else f"{size // 1024:,} KiB"
     return _fail(rel, f"the file is {shown}; {_LIMIT}, so it was not read")
 
 
