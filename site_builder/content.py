@@ -81,15 +81,17 @@ class _ArticleReader:
     def __init__(self, rel: str, data: dict, key_lines: dict, tz: tzinfo):
         self.rel, self.data, self.key_lines, self.tz = rel, data, key_lines, tz
         self.problems: list[Problem] = []
-        secret = data.get("secured")
+        secret = data.get("secured")  # a real token is hundreds of characters; "x" is no secret
         self.secret = secret.strip() if isinstance(secret, str) and len(secret.strip()) >= 8 else None
 
     def quote(self, value) -> str:
         """A field's value as a message shows it: text shortened, a list or mapping by its
         kind only, and never text that holds the record's `secured` token or runs into
         that field (a quote left open on the line above takes the next lines in)."""
-        if isinstance(value, str) and ("secured:" in value or (self.secret and self.secret in value)):
-            return "text holding the 'secured' field, not shown; check the quotes on the lines above"
+        if isinstance(value, str) and "secured:" in value:
+            return "text that runs into the 'secured' line (not shown); check the quotes on the lines above"
+        if isinstance(value, str) and self.secret and self.secret in value:
+            return "the record's 'secured' token (not shown)"
         return _short(value)
 
     def error(self, key: str, message: str) -> None:
