@@ -386,8 +386,12 @@ def _unquoted(message) -> str:
 
 
 def _check_unique_keys(mapping, first_line: int) -> None:
+    """A key given twice in one mapping is an error at the second, naming the first's line."""
+    pairs = mapping.value
+    if len({(key.tag, key.value) for key, _ in pairs if type(key) is yaml.ScalarNode}) == len(pairs):
+        return  # all different (almost every record): found in one pass
     seen: dict = {}
-    for key, _ in mapping.value:
+    for key, _ in pairs:
         if type(key) is yaml.ScalarNode:  # `title` and "title" are one key; 1 and "1" are two
             first = seen.setdefault((key.tag, key.value), key)
             if first is not key:
