@@ -33,9 +33,9 @@ from .cache import (
     stamp_written,
     state_key,
 )
-from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config
+from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config, read_config_bytes
 from .fingerprint import Fingerprinter, site_wide_fingerprint
-from .models import Article, Problem
+from .models import MAX_ARTICLE_BYTES, Article, Problem
 from .pages import ARTICLE, SitePlan
 from .parallel import map_chunks
 from .routes import plan_site
@@ -199,19 +199,23 @@ class Builder:
                 current[rel] = cached
                 continue
             raw = digest = None
-            if cached:  # touched: the same bytes (a `git checkout`, a save without edits) keep it
+            if cached and cached.digest and cached.size == size <= MAX_ARTICLE_BYTES:
+                # touched: the same bytes (a `git checkout`, a save without edits) keep it.
+                # Only a file of the same size can hold them; no more than that is read.
                 try:
                     with open(path, "rb") as handle:
-                        raw = handle.read()
+                        raw = handle.read(size + 1)
                 except OSError:
                     pass  # unreadable or gone: the reader says why
+                if raw is not None and len(raw) > size:
+                    raw = None  # it grew since it was listed: read again, whole or refused, below
                 digest = file_digest(raw) if raw is not None else None
                 if digest == cached.digest:
                     current[rel] = CachedFile(size, mtime_ns, cached.digest, cached.result)
                     continue
             to_parse.append((path, rel, size, mtime_ns, raw, digest))
         # Imported here: YAML, Markdown and nh3 load only when some file must be parsed.
-        from .content import parse_article, read_article
+        from .content import parse_article, read_article, read_limited, too_large
 
         tz = config.tz
 
@@ -220,8 +224,12 @@ class Builder:
             # (the cache's key) and its article come from the same bytes.
             parsed = []
             for path, rel, size, mtime_ns, raw, digest in items:
+                refused = too_large(rel, size)  # by the listed size: not a byte of it is read
+                if refused is not None:
+                    parsed.append((rel, CachedFile(size, mtime_ns, "", refused)))
+                    continue
                 try:
-                    raw = Path(path).read_bytes() if raw is None else raw
+                    raw = read_limited(path) if raw is None else raw
                 except OSError:
                     parsed.append((rel, CachedFile(size, mtime_ns, "", read_article(Path(path), rel, tz))))
                     continue
@@ -482,7 +490,7 @@ def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int
     for folder in (site / "templates", site / "static", theme / "templates", theme / "static"):
         parts += [(path, file_stamp(path)) for _, path in theme_files(folder)]
     try:
-        parts.append((site / CONFIG_FILE).read_bytes())
+        parts.append(read_config_bytes(site / CONFIG_FILE))
     except OSError:
         parts.append(None)
     return Inputs(parts), articles

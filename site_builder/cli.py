@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .builder import BuildOptions, BuildReport, build, check
 from .config import ConfigError
+from .models import printable
 from .pages import PlanError
 from .writer import WriteError
 
@@ -120,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return command(args)
     except (ConfigError, PlanError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except WriteError as exc:
         return _not_published(exc)
@@ -129,8 +130,13 @@ def _run(args: argparse.Namespace) -> int:
         return 130
 
 
+def _error(exc: object) -> None:
+    """An error that stops a command, with control characters in its paths escaped."""
+    print(printable(f"error: {exc}", newlines=True), file=sys.stderr)
+
+
 def _not_published(exc: Exception) -> int:
-    print(f"error: {exc}", file=sys.stderr)
+    _error(exc)
     print("The previous site was left as it was.", file=sys.stderr)
     return EXIT_INVALID_CONTENT
 
@@ -159,7 +165,7 @@ def _deploy(args: argparse.Namespace) -> int:
     try:
         report = deploy(DeployOptions(args.site, args.remote, args.branch, args.message, args.dry_run))
     except DeployError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_FAILED
     code = finish(report.build, "Built")
     if code != EXIT_OK:
@@ -167,7 +173,7 @@ def _deploy(args: argparse.Namespace) -> int:
         return code
     print(deploy_summary(report, args.dry_run))
     for warning in report.warnings():
-        print(f"warning: {warning}", file=sys.stderr)
+        print(printable(f"warning: {warning}", newlines=True), file=sys.stderr)
     return EXIT_OK
 
 
@@ -185,9 +191,9 @@ def _import(args: argparse.Namespace) -> int:
 
     report = import_feeds(args.site, args.sources, args.topic, args.dry_run)
     for failure in report.failed:
-        print(f"error: {failure}", file=sys.stderr)
+        _error(failure)
     for invalid in report.invalid:
-        print(f"{invalid.where}: invalid: {invalid.reason}", file=sys.stderr)
+        print(printable(f"{invalid.where}: invalid: {invalid.reason}"), file=sys.stderr)
     for path in report.new:
         print(f"{'would write' if args.dry_run else 'wrote'} {path}")
     print(report.summary(args.dry_run))
@@ -200,10 +206,10 @@ def _new(args: argparse.Namespace) -> int:
     try:
         path = new_story(args.site, args.title, args.url, args.topic)
     except BadStory as exc:
-        print(f"error: {exc}; give a title and --url https://...", file=sys.stderr)
+        _error(f"{exc}; give a title and --url https://...")
         return EXIT_USAGE
     except DuplicateStory as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_INVALID_CONTENT
     print(path)
     return EXIT_OK
@@ -234,7 +240,7 @@ def finish(report: BuildReport, verb: str) -> int:
     for problem in report.problems:
         print(problem, file=sys.stderr)
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(printable(f"note: {note}", newlines=True), file=sys.stderr)
     print(report.summary(verb))
     return EXIT_INVALID_CONTENT if report.errors else EXIT_OK
 
@@ -251,7 +257,7 @@ def watch(args: argparse.Namespace) -> int:
         else:
             serve(args, options)
     except (PortInUseError, WatchError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return EXIT_USAGE
     except KeyboardInterrupt:
         pass  # Ctrl-C during the first build

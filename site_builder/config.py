@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 CONFIG_FILE = "site.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
 MAX_STRIP = 20  # a home page strip is a handful of stories, not a second listing
+MAX_CONFIG_BYTES = 1024 * 1024  # a real site.toml is under a kilobyte
 
 
 class ConfigError(Exception):
@@ -53,8 +54,11 @@ def load_config(site_dir: Path, base_url: str | None = None) -> SiteConfig:
     path = site_dir / CONFIG_FILE
     values: dict = {}
     if path.is_file():
+        raw = read_config_bytes(path)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES // 1024} KiB; a site.toml holds a few settings, not data")
         try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
+            values = tomllib.loads(raw.decode("utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         except UnicodeDecodeError:
@@ -63,6 +67,13 @@ def load_config(site_dir: Path, base_url: str | None = None) -> SiteConfig:
     if base_url is not None:
         config = from_mapping({**_as_dict(config), "base_url": base_url}, source="--base-url")
     return config
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """site.toml's bytes, but never more than one over the limit: enough to refuse a huge
+    file without reading it whole."""
+    with open(path, "rb") as handle:
+        return handle.read(MAX_CONFIG_BYTES + 1)
 
 
 def _as_dict(config: SiteConfig) -> dict:

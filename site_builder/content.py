@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime, time, timezone, tzinfo
 from pathlib import Path
 
 from .config import is_hostname
 from .markup import MarkupTooComplex, is_web_url, render_markdown
-from .models import Article, Image, Problem, Provider, ReadResult, RelatedStory
+from .models import MAX_ARTICLE_BYTES, Article, Image, Problem, Provider, ReadResult, RelatedStory
 from .slugs import slugify
 from .yamlfm import FrontMatterError, split_and_parse
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # real records are a few KB; bound the work per file
+MAX_FILE_BYTES = MAX_ARTICLE_BYTES
+_LIMIT = f"article files are limited to {MAX_FILE_BYTES // 1024:,} KiB ({MAX_FILE_BYTES / 2**20:g} MiB)"
 MAX_TEXT = 2_000  # characters kept of a title
 MAX_EXCERPT = 5_000
 MAX_TOPICS = 30  # each topic is a page of its own: one file must not add thousands
@@ -21,17 +23,37 @@ DATE_EXAMPLE = "2024-05-14T09:30:00Z"
 
 
 def read_article(path: Path, rel: str, tz: tzinfo) -> ReadResult:
-    """Read one file. Never raises for bad input: problems come back named and located."""
+    """Read one file. Never raises for bad input: problems come back named and located.
+    A file over the limit is refused by its size, before any of it is read."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            refused = too_large(rel, os.fstat(handle.fileno()).st_size)
+            if refused is not None:
+                return refused
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return _fail(rel, f"cannot read the file: {exc.strerror}")
     return parse_article(raw, rel, tz)
 
 
+def too_large(rel: str, size: int) -> ReadResult | None:
+    """The refusal of a file whose size (as listed or stat'ed) is over the limit, else None."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    shown = f"{size / 2**20:,.0f} MiB" if size >= 10 * 2**20 else f"{size // 1024:,} KiB"
+    return _fail(rel, f"the file is {shown}; {_LIMIT}, so it was not read")
+
+
+def read_limited(path: str) -> bytes:
+    """An article file's bytes, but never more than one over the limit: a file that grew
+    after its size was taken is refused by parse_article, without being read whole."""
+    with open(path, "rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
 def parse_article(raw: bytes, rel: str, tz: tzinfo) -> ReadResult:
     if len(raw) > MAX_FILE_BYTES:
-        return _fail(rel, f"the file is {len(raw) // 1024} KiB; article files are limited to {MAX_FILE_BYTES // 1024} KiB")
+        return _fail(rel, f"the file is over {MAX_FILE_BYTES // 1024:,} KiB; {_LIMIT}")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     if b"\x00" in raw:
@@ -59,6 +81,18 @@ class _ArticleReader:
     def __init__(self, rel: str, data: dict, key_lines: dict, tz: tzinfo):
         self.rel, self.data, self.key_lines, self.tz = rel, data, key_lines, tz
         self.problems: list[Problem] = []
+        secret = data.get("secured")  # a real token is hundreds of characters; "x" is no secret
+        self.secret = secret.strip() if isinstance(secret, str) and len(secret.strip()) >= 8 else None
+
+    def quote(self, value) -> str:
+        """A field's value as a message shows it: text shortened, a list or mapping by its
+        kind only, and never text that holds the record's `secured` token or runs into
+        that field (a quote left open on the line above takes the next lines in)."""
+        if isinstance(value, str) and "secured:" in value:
+            return "text that runs into the 'secured' line (not shown); check the quotes on the lines above"
+        if isinstance(value, str) and self.secret and self.secret in value:
+            return "the record's 'secured' token (not shown)"
+        return _short(value)
 
     def error(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.rel, message, self.key_lines.get(key, 1)))
@@ -120,7 +154,7 @@ class _ArticleReader:
             self.error(key, f"missing required field '{key}': add the story's address, e.g. {key}: \"https://example.com/story\"")
             return ""
         if not isinstance(value, str) or not is_web_url(value.strip()):
-            self.error(key, f"'{key}' must be an http:// or https:// address, got {_short(value)}")
+            self.error(key, f"'{key}' must be an http:// or https:// address, got {self.quote(value)}")
             return ""
         return value.strip()
 
@@ -131,7 +165,7 @@ class _ArticleReader:
             return datetime.min
         parsed = self.to_datetime(value)
         if parsed is None:
-            self.error(key, f"'{key}' is not a valid date and time: {_short(value)}; write ISO 8601, e.g. {DATE_EXAMPLE}")
+            self.error(key, f"'{key}' is not a valid date and time: {self.quote(value)}; write ISO 8601, e.g. {DATE_EXAMPLE}")
             return datetime.min
         return parsed
 
@@ -157,7 +191,7 @@ class _ArticleReader:
             return False
         if not isinstance(value, bool):
             # Guessing here could publish a draft: refuse and say how to write it.
-            self.error("published", f"'published' must be true or false, got {_short(value)}")
+            self.error("published", f"'published' must be true or false, got {self.quote(value)}")
             return True
         return not value
 
@@ -181,7 +215,7 @@ class _ArticleReader:
             return ""
         if isinstance(value, str) and is_web_url(value.strip()):
             return value.strip()
-        self.warn(key, f"'{where or key}' is not an http(s) address ({_short(value)}); ignored")
+        self.warn(key, f"'{where or key}' is not an http(s) address ({self.quote(value)}); ignored")
         return ""
 
     def optional_int(self, key: str) -> int | None:
@@ -191,7 +225,7 @@ class _ArticleReader:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.warn(key, f"'{key}' should be a whole number, got {_short(value)}; ignored")
+            self.warn(key, f"'{key}' should be a whole number, got {self.quote(value)}; ignored")
             return None
         return value
 
@@ -209,7 +243,7 @@ class _ArticleReader:
         name = _clean_text(name)[:200] if isinstance(name, str) else ""
         domain = raw_domain.strip().lower() if isinstance(raw_domain, str) else ""
         if raw_domain not in (None, "") and not is_hostname(domain):
-            self.warn(key, f"'{where}.domain' is not a domain name ({_short(raw_domain)}); ignored")
+            self.warn(key, f"'{where}.domain' is not a domain name ({self.quote(raw_domain)}); ignored")
             domain = ""
         if not name and not domain:
             return None
@@ -232,7 +266,7 @@ class _ArticleReader:
             if isinstance(item, (int, float)) and not isinstance(item, bool):
                 item = str(item)
             if not isinstance(item, str) or not item.strip():
-                self.warn("topics", f"a topic should be a name, got {_short(item)}; ignored")
+                self.warn("topics", f"a topic should be a name, got {self.quote(item)}; ignored")
                 continue
             name = " ".join(_clean_text(item).split())[:100]
             if name.casefold() not in seen:
@@ -324,5 +358,7 @@ def _kind(value) -> str:
 
 
 def _short(value) -> str:
+    if isinstance(value, (dict, list)):
+        return _kind(value)  # whatever it holds (any field's text) stays out of the message
     text = value.isoformat() if isinstance(value, date) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -2,8 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+
+MAX_ARTICLE_BYTES = 2 * 1024 * 1024  # real records are a few KB; bound the work per file
+
+# What a terminal or a page could take for something other than text: C0 controls (ESC
+# starts escape sequences, BEL, CR), DEL, the C1 controls (0x9b is a one-byte CSI), the
+# Unicode line separators, and the bidi overrides and isolates that make text read in
+# another order than it is stored.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, newlines: bool = False) -> str:
+    """Text safe to print or show: every control or bidi character written as an escape
+    (\\x1b, \\u202e), so a file name or a quoted value cannot move the cursor, retitle
+    the terminal, fake a line of output or disguise itself. newlines=True keeps line
+    breaks and tabs (a multi-line message); else a message stays on its one line."""
+    return (_UNSAFE_BUT_LINES if newlines else _UNSAFE).sub(_escaped, text)
 
 
 def compact_pickle(cls):
@@ -90,8 +113,10 @@ class Problem:
     severity: str = "error"  # or "warning"
 
     def __str__(self) -> str:
+        """The one way a problem is shown (terminal, watch output, the preview's overlay):
+        `path:line: severity: message`, with control characters escaped in all of it."""
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.severity}: {self.message}"
+        return printable(f"{where}: {self.severity}: {self.message}")
 
 
 @compact_pickle

@@ -34,6 +34,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError
+from .models import printable
 from .pages import PlanError
 from .sources import is_ignored_name
 from .writer import STAGING_SUFFIX, WriteError
@@ -90,12 +91,13 @@ def run_build(builder: Builder, **options) -> BuildOutcome:
     try:
         return BuildOutcome(report=builder.build(**options))
     except _BUILD_ERRORS as exc:
-        return BuildOutcome(error=f"error: {exc}")
+        error = f"error: {exc}"
     except OSError as exc:  # e.g. a file deleted while the build read it; the next build follows
-        return BuildOutcome(error=f"error: {exc}")
+        error = f"error: {exc}"
     except Exception as exc:  # a bug: say so loudly, but keep watching
         traceback.print_exc()
-        return BuildOutcome(error=f"internal error: {type(exc).__name__}: {exc}")
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    return BuildOutcome(error=printable(error, newlines=True))  # shown in the terminal and the overlay
 
 
 def print_outcome(outcome: BuildOutcome, verb: str = "Rebuilt") -> None:

@@ -152,9 +152,7 @@ class FrontMatterLoader(*_BASES, yaml.constructor.SafeConstructor, _CoreSchemaRe
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:
             kind, hint = _KINDS.get(node.tag, ("value", ""))
-            raise _BadScalar(
-                None, None, f"{_preview(node.value)} is not a valid {kind} ({exc}){hint}", node.start_mark
-            ) from None
+            raise _BadScalar(node.value, kind, str(exc), hint, node.start_mark) from None
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -166,7 +164,17 @@ class _Unusual(Exception):
 
 
 class _BadScalar(yaml.constructor.ConstructorError):
-    """A scalar that fits a type's pattern but is no real value."""
+    """A scalar that fits a type's pattern but is no real value. The message is made where
+    the field is known, since only some fields' values may be quoted (see PUBLIC_FIELDS)."""
+
+    def __init__(self, value: str, kind: str, reason: str, hint: str, mark):
+        super().__init__(None, None, f"not a valid {kind}", mark)
+        self.value, self.kind, self.reason, self.hint = value, kind, reason, hint
+
+    def describe(self, quote: bool) -> str:
+        if quote:
+            return f"{_preview(self.value)} is not a valid {self.kind} ({self.reason}){self.hint}"
+        return f"the value is not a valid {self.kind}{self.hint or '; put it in quotes if it is text'}"
 
 
 _KINDS = {
@@ -179,6 +187,15 @@ _KINDS = {
 def _preview(value) -> str:
     text = repr(value) if isinstance(value, str) else "the value"
     return text if len(text) <= 40 else text[:37] + "...'"
+
+
+# The fields whose values a message may quote: an article's own, all shown on its page.
+# Any other key's value never is: `secured` is an opaque token of the record's source
+# (never to be shown), and other tools' fields are none of ours to print.
+PUBLIC_FIELDS = frozenset({
+    "title", "webUrl", "publishedDateTime", "excerpt", "slug", "published", "ampWebUrl", "category",
+    "type", "quality", "heat", "provider", "topics", "images", "related",
+})
 
 
 class FrontMatterError(Exception):
@@ -207,12 +224,11 @@ NESTING_SCAN_ABOVE = 2_000
 def split_and_parse(text: str) -> Parsed:
     """Split `---` front matter from the body and parse it. Lines are 1-based in the file."""
     if not FENCE.match(text):
-        first = text.lstrip()[:40].splitlines()[0] if text.strip() else ""
         if not text.strip():
             raise FrontMatterError("the file is empty; an article starts with a '---' line, its fields, then '---'", 1)
         raise FrontMatterError(
             f"no front matter: the file must start with a line '---', then the fields "
-            f"(title, webUrl, publishedDateTime, ...), then '---' (found {first!r})",
+            f"(title, webUrl, publishedDateTime, ...), then '---'{_first_line_hint(text)}",
             1,
         )
     fences = list(FENCE.finditer(text))
@@ -234,11 +250,12 @@ def split_and_parse(text: str) -> Parsed:
     body = text[body_start:]
     body_line = text.count("\n", 0, body_start) + 1
 
-    loader = FrontMatterLoader(fm_text)
+    loader = None
     key_lines: dict = {}
     try:
         if sum(map(fm_text.count, "[{-:?")) > NESTING_SCAN_ABOVE:
             _check_nesting(fm_text, first_fm_line)
+        loader = FrontMatterLoader(fm_text)  # the pure-Python reader checks the characters here
         node = loader.get_single_node()
         if node is None:
             raise FrontMatterError("the front matter is empty; add at least title, webUrl and publishedDateTime", first_fm_line)
@@ -258,15 +275,25 @@ def split_and_parse(text: str) -> Parsed:
             mark = exc.context_mark  # ran off the end: point at what was left open
         line = first_fm_line + mark.line if mark else first_fm_line
         field = _field_at(key_lines, line)
-        if isinstance(exc, _BadScalar) and field is not None:
-            raise FrontMatterError(f"'{field}': {exc.problem}", line) from None
-        raise FrontMatterError(_describe_yaml_error(exc), line) from None
+        if isinstance(exc, _BadScalar):
+            where = f"{_preview(field)}: " if field is not None else ""
+            raise FrontMatterError(where + exc.describe(quote=field in PUBLIC_FIELDS), line) from None
+        raise FrontMatterError(_describe_yaml_error(exc, mark), line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a control character
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        # The reader stops at the first such character; libyaml counts its position in bytes.
+        at = fm_text.find(chr(code)) if isinstance(code, int) else -1
+        line = first_fm_line + (fm_text.count("\n", 0, at) if at >= 0 else 0)
+        raise FrontMatterError(
+            f"invalid YAML: unacceptable character #x{code:04x} ({_unquoted(exc.reason)}); remove it", line
+        ) from None
     except yaml.YAMLError as exc:
-        raise FrontMatterError(f"invalid YAML: {exc}", first_fm_line) from None
+        raise FrontMatterError(f"invalid YAML: {_unquoted(exc)}", first_fm_line) from None
     except (ValueError, TypeError, OverflowError) as exc:  # construct_object names most of these
-        raise FrontMatterError(f"invalid value: {exc}", first_fm_line) from None
+        raise FrontMatterError(f"invalid value: {_unquoted(exc)}", first_fm_line) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Parsed(data=data, body=body, key_lines=key_lines, body_line=body_line)
 
 
@@ -298,7 +325,8 @@ def _field_at(key_lines: dict, line: int) -> str | None:
 
 
 def _check_size(root, first_line: int) -> None:
-    """Refuse documents that would expand into huge structures (alias bombs) or nest absurdly.
+    """Refuse documents that would expand into huge structures (alias bombs) or nest absurdly,
+    and keys given twice in a mapping (YAML would keep the last one without a word).
     Counts level by level, an alias as often as it is used, so a bomb stops at MAX_NODES."""
     count, depth, level = 0, 0, [root]
     while level:
@@ -320,13 +348,63 @@ def _check_size(root, first_line: int) -> None:
                 for key, value in node.value:
                     below.append(key)
                     below.append(value)
+                if len(node.value) > 1:
+                    _check_unique_keys(node, first_line)
             elif kind is yaml.SequenceNode:
                 below.extend(node.value)
         level, depth = below, depth + 1
 
 
-def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
-    problem = exc.problem or str(exc)
+def _first_line_hint(text: str) -> str:
+    """Why a file without `---` is no article, without quoting it (it may be a record
+    whose fence is missing, and its first field `secured`)."""
+    first = text.lstrip().split("\n", 1)[0].strip()
+    if first.startswith("+++"):
+        return "; TOML front matter ('+++') is not supported, write YAML fields between '---' lines"
+    if re.match(r"[A-Za-z_][\w-]*:(?:\s|$)", first):
+        return "; the first line is a field, so the opening '---' line above it is missing"
+    return ""
+
+
+# A quoted part of a YAML library message. One character ("expected ',' or ']'", "found
+# character '\\t'") or a token's name ('<block end>') says what to fix; anything else is a
+# tag, alias or anchor taken from the front matter, where any text can stand.
+_QUOTED = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+_KEPT = re.compile(r"""(['"])(?:[^\\]|\\(?:[^xuU]|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})|<[a-z ]+>)\1""")
+
+
+def _unquoted(message) -> str:
+    """A YAML library message without the front matter's text: its first line (the rest is a
+    snippet of the source) with quoted parts left out but for those _KEPT. A message that
+    still has a stray quote after that is replaced by a general one."""
+    text = str(message).split("\n", 1)[0]
+    text = _QUOTED.sub(lambda m: m.group() if _KEPT.fullmatch(m.group(1)) else "", text)
+    rest = _QUOTED.sub("", text)
+    if "'" in rest or '"' in rest or not text.strip():
+        return "the YAML syntax is not valid here"
+    return text
+
+
+def _check_unique_keys(mapping, first_line: int) -> None:
+    """A key given twice in one mapping is an error at the second, naming the first's line."""
+    pairs = mapping.value
+    if len({(key.tag, key.value) for key, _ in pairs if type(key) is yaml.ScalarNode}) == len(pairs):
+        return  # all different (almost every record): found in one pass
+    seen: dict = {}
+    for key, _ in pairs:
+        if type(key) is yaml.ScalarNode:  # `title` and "title" are one key; 1 and "1" are two
+            first = seen.setdefault((key.tag, key.value), key)
+            if first is not key:
+                raise FrontMatterError(
+                    f"{_preview(key.value)} is given twice (first on line {first_line + first.start_mark.line}); "
+                    f"keep one of them",
+                    first_line + key.start_mark.line,
+                )
+
+
+def _describe_yaml_error(exc: yaml.MarkedYAMLError, mark) -> str:
+    # exc.problem and exc.context only: str(exc) adds a snippet of the offending lines
+    problem = _unquoted(exc.problem or "")
     if "maximum nesting depth" in problem:  # newer libyaml stops deep nesting itself
         return f"the front matter nests deeper than {MAX_DEPTH} levels"
     hint = ""
@@ -340,5 +418,6 @@ def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
         hint = "; inside double quotes write a backslash as \\\\, or use single quotes"
     elif "expected <block end>" in problem or "did not find expected" in problem:
         hint = "; check the indentation and the quotes on this line"
-    context = f" {exc.context}" if exc.context else ""
-    return f"invalid YAML: {problem}{context}{hint}"
+    context = f" {_unquoted(exc.context)}" if exc.context else ""
+    column = f" (column {mark.column + 1})" if mark is not None and mark.column is not None else ""
+    return f"invalid YAML: {problem}{context}{column}{hint}"
