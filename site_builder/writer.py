@@ -182,7 +182,7 @@ class SiteWriter:
             _refuse_foreign(self.out_dir, orphans - self._previous, legacy=True)
         self.result.removed = sorted(orphans)
         self.result.written.sort()
-        manifest = [] if self.recorded == self.produced else [MANIFEST]
+        manifest = self.recorded != self.produced
         if manifest:
             listing = {"about": "the files site-builder wrote here; a build deletes no others", "files": sorted(self.produced)}
             (self.staging / MANIFEST).write_text(json.dumps(listing, indent=0), encoding="utf-8")
@@ -191,7 +191,7 @@ class SiteWriter:
             os.rename(self.staging, self.out_dir)
             return self.result
         if self.result.changed or manifest:
-            journal = {"written": self.result.written + manifest, "removed": self.result.removed}
+            journal = {"written": self.result.written, "removed": self.result.removed, "manifest": manifest}
             _write_atomically(self.staging / JOURNAL, json.dumps(journal).encode())
             _apply(self.out_dir, self.staging, journal)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -210,20 +210,27 @@ def claim_output(out_dir: Path, staging: Path) -> tuple[set[str], set[str] | Non
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputRefused(f"refusing to build into {_shown(str(out_dir))}: it is a file, not a folder; choose another output folder with -o")
     journal = _claim_staging(staging)
-    files, recorded = _listing(out_dir)
-    if recorded is not None:
-        pending = set(journal["written"]) | set(journal["removed"]) if journal else set()
-        _refuse_foreign(out_dir, files - recorded - pending, legacy=False)
-    if journal is None:
-        return files, recorded
-    finish_interrupted_commit(out_dir)
-    return _listing(out_dir)
+    if journal is not None:
+        files, _, recorded = _listing(out_dir)
+        if not _journal_is_ours(journal, out_dir, staging, files if recorded is None else files & recorded):
+            raise OutputRefused(
+                f"refusing to build: {_shown(str(staging / JOURNAL))} would move or delete files that no "
+                f"build wrote, so it is not a build's; move {_shown(staging.name)}/ away and build again"
+            )
+        _apply(out_dir, staging, journal)  # it touches only files a build wrote
+    files, folder_links, recorded = _listing(out_dir)
+    # A link to a folder is never a build's (it writes files only): writing through it
+    # would reach whatever it points at, whatever a manifest claims.
+    _refuse_foreign(out_dir, folder_links | (files - recorded if recorded is not None else set()), recorded is None)
+    return files, recorded
 
 
-def _listing(out_dir: Path) -> tuple[set[str], set[str] | None]:
-    files = set(output_files(out_dir)) if out_dir.is_dir() else set()
+def _listing(out_dir: Path) -> tuple[set[str], set[str], set[str] | None]:
+    """The output's files (anything but a folder, the manifest aside), its links to
+    folders, and its manifest."""
+    files, folder_links = _walk(str(out_dir)) if out_dir.is_dir() else (set(), set())
     files.discard(MANIFEST)
-    return files, _read_manifest(out_dir)
+    return files, folder_links, _read_manifest(out_dir)
 
 
 def _read_manifest(out_dir: Path) -> set[str] | None:
@@ -280,13 +287,31 @@ def _read_journal(staging: Path) -> dict | None:
     return journal
 
 
-def finish_interrupted_commit(out_dir: Path) -> None:
-    """A journal in the staging folder means a commit was cut short: complete it."""
-    staging = out_dir.with_name(out_dir.name + STAGING_SUFFIX)
-    journal = _read_journal(staging)
-    if journal is not None:
-        _apply(out_dir, staging, journal)
-        shutil.rmtree(staging, ignore_errors=True)
+def _journal_is_ours(journal, out_dir: Path, staging: Path, ours: AbstractSet[str]) -> bool:
+    """A staging folder lies beside the output, where a repository can carry one: its
+    journal is applied only if that can touch nothing but a build's files. Each path stays
+    inside its folder (no "..", no link on the way); what is still to move is a regular
+    file; what it replaces or deletes is one of `ours` (files the manifest lists)."""
+    try:
+        written, removed = list(journal["written"]), list(journal["removed"])
+        for rel in written + removed:
+            safe_relative(rel)
+    except (KeyError, TypeError, AttributeError, WriteError):
+        return False
+    for rel in written + ([MANIFEST] if journal.get("manifest") else []):
+        source, target = staging / rel, out_dir / rel
+        if not os.path.lexists(source):
+            continue  # moved before the interruption
+        if source.is_symlink() or not source.is_file() or _through_link(staging, rel) or _through_link(out_dir, rel):
+            return False
+        if os.path.lexists(target) and rel not in ours and rel != MANIFEST:
+            return False
+    return all(rel in ours or not os.path.lexists(out_dir / rel) for rel in removed)
+
+
+def _through_link(root: Path, rel: str) -> bool:
+    parts = rel.split("/")[:-1]
+    return any(os.path.islink(root.joinpath(*parts[: n + 1])) for n in range(len(parts)))
 
 
 def _shown(text: str) -> str:
@@ -295,15 +320,9 @@ def _shown(text: str) -> str:
 
 
 def _apply(out_dir: Path, staging: Path, journal: dict) -> None:
-    made: set[Path] = set()
-    for rel in journal["written"]:
-        source, target = staging / rel, out_dir / rel
-        if not source.exists():
-            continue  # already moved before the interruption
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        os.replace(source, target)
+    """The journal's moves, then its deletions, then the new manifest: until that last
+    step the manifest in place lists every file the journal deletes or replaces."""
+    _move(out_dir, staging, journal["written"])
     for rel in journal["removed"]:
         target = out_dir / rel
         try:
@@ -311,6 +330,19 @@ def _apply(out_dir: Path, staging: Path, journal: dict) -> None:
         except FileNotFoundError:
             pass
         _remove_empty_parents(target.parent, out_dir)
+    _move(out_dir, staging, [MANIFEST] if journal.get("manifest") else [])
+
+
+def _move(out_dir: Path, staging: Path, written: list[str]) -> None:
+    made: set[Path] = set()
+    for rel in written:
+        source, target = staging / rel, out_dir / rel
+        if not source.exists():
+            continue  # already moved before the interruption
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        os.replace(source, target)
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:
@@ -355,4 +387,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def output_files(root: Path) -> Iterator[str]:
     """Every file below the output folder root, as "a/b/c.html": anything but a folder (a
     link to nothing is ours to remove as an orphan), never through a link to a folder."""
-    return (rel for rel, _ in files_below(str(root), regular=False))
+    return iter(_walk(str(root))[0])
+
+
+def _walk(root: str) -> tuple[set[str], set[str]]:
+    """(every entry below root but folders and links to folders, every link to a folder),
+    as "a/b/c.html"; no link is followed."""
+    files: set[str] = set()
+    folder_links: set[str] = set()
+    for rel, entry in files_below(root, regular=False):
+        try:
+            linked_folder = entry.is_symlink() and entry.is_dir()
+        except OSError:
+            continue  # deleted while we looked
+        (folder_links if linked_folder else files).add(rel)
+    return files, folder_links
