@@ -185,7 +185,7 @@ class SiteWriter:
         manifest = self.recorded != self.produced
         if manifest:
             listing = {"about": "the files site-builder wrote here; a build deletes no others", "files": sorted(self.produced)}
-            (self.staging / MANIFEST).write_text(json.dumps(listing, indent=0), encoding="utf-8")
+            (self.staging / MANIFEST).write_text(json.dumps(listing), encoding="utf-8")
         if not self.out_dir.exists():
             (self.staging / STAGING_MARK).unlink()
             os.rename(self.staging, self.out_dir)
