@@ -311,9 +311,9 @@ class Builder:
         # Orphans are found by listing the output, not from the saved state: a state older
         # than the output (a crash before it was saved) must not leave files behind. Only
         # this Builder's own last commit, remembered in memory, is known to be current.
-        ours = self._last_is_ours and self.last is not None and self.last.output_dir == str(out)
-        previous = self.last.outputs if self.last is not None and self.last.output_dir == str(out) else frozenset()
-        writer = SiteWriter(out, self.last.outputs if ours else None, previous)
+        # The saved record speaks only for an output from before manifests (SiteWriter).
+        recorded = self.last.outputs if self.last is not None and self.last.output_dir == str(out) else None
+        writer = SiteWriter(out, recorded if self._last_is_ours else None, recorded or frozenset())
         search = None
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only

@@ -208,7 +208,9 @@ def claim_output(out_dir: Path, staging: Path) -> tuple[set[str], set[str] | Non
     beside it is known to be a build's and any commit cut short is finished. Raises
     OutputRefused, before anything is touched, when either folder holds what no build wrote."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise OutputRefused(f"refusing to build into {_shown(str(out_dir))}: it is a file, not a folder; choose another output folder with -o")
+        raise OutputRefused(
+            f"refusing to build into {_shown(str(out_dir))}: it is a file, not a folder; choose another output folder with -o"
+        )
     journal = _claim_staging(staging)
     if journal is not None:
         files, _, recorded = _listing(out_dir)
