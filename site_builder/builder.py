@@ -317,7 +317,12 @@ class Builder:
         out = options.output
         if state.output_dir != str(out):
             state.reset_outputs()  # the remembered pages describe another folder
-        writer = SiteWriter(out)
+        # Orphans are found by listing the output, not from the saved state: a state older
+        # than the output (a crash before it was saved) must not leave files behind. Only
+        # this Builder's own last commit, remembered in memory, is known to be current.
+        # The saved record speaks only for an output from before manifests (SiteWriter).
+        recorded = self.last.outputs if self.last is not None and self.last.output_dir == str(out) else None
+        writer = SiteWriter(out, recorded if self._last_is_ours else None, recorded or frozenset())
         search = None
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only
@@ -328,13 +333,9 @@ class Builder:
             )
             _write_static(writer, plan, statics)
             search.write(writer)
-            # Orphans are found by listing the output, not from the saved state: a state older
-            # than the output (a crash before it was saved) must not leave files behind. Only
-            # this Builder's own last commit, remembered in memory, is known to be current.
-            ours = self._last_is_ours and self.last is not None and self.last.output_dir == str(out)
             self._last_is_ours = False
             with commit_lock:
-                result = writer.commit(self.last.outputs if ours else None)
+                result = writer.commit()
         except BaseException:
             if search is not None:
                 search.close()
@@ -692,7 +693,8 @@ def collect_static(site_dir: Path) -> dict[str, bytes]:
 
 
 def _refuse_dangerous_output(options: BuildOptions) -> None:
-    """The output folder is replaced whole; never let that be the site or a parent of it."""
+    """Never let the output folder be the site, a parent of it or one of its inputs. What
+    else a folder may hold, the writer judges by its manifest (writer.claim_output)."""
     out = options.output
     site = options.site_dir.resolve()
     if out == site or out in site.parents or out == Path.home() or out == Path(out.anchor):
@@ -700,8 +702,3 @@ def _refuse_dangerous_output(options: BuildOptions) -> None:
     for name in ("content", "templates", "static"):
         if out == site / name or (site / name) in out.parents:
             raise ConfigError(f"refusing to write the site into {name}/: choose another output folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "index.html").is_file():
-        raise ConfigError(
-            f"{out} already holds files that are not a built site (no index.html); "
-            f"a build replaces the whole folder, so empty it or choose another with -o"
-        )

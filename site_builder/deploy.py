@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .builder import BuildOptions, Builder, BuildReport
 from .config import CONFIG_FILE, ConfigError, load_config
+from .writer import MANIFEST
 
 FALLBACK_NAME, FALLBACK_EMAIL = "site-builder", "site-builder@users.noreply.github.com"
 # GitHub Pages publishes sites of at most 1 GB: the push of a larger one succeeds, and
@@ -77,6 +78,7 @@ def deploy(options: DeployOptions) -> DeployReport:
         )
     git = Git(options.site_dir)
     git.require_remote(options.remote, options.branch)
+    git.refuse_source_branch(options.remote, options.branch)
     target = f"{options.remote}/{options.branch}"
     parent = git.fetch_branch(options.remote, options.branch)
 
@@ -90,6 +92,7 @@ def deploy(options: DeployOptions) -> DeployReport:
             return report
         # Only the branch route needs these two, so deploy adds them rather than every build:
         # Actions publishes the artifact without Jekyll and keeps the domain in the settings.
+        (out / MANIFEST).unlink()  # the build's record for the next build into the folder: not the site
         (out / ".nojekyll").write_bytes(b"")  # serve the files as they are, no Jekyll
         if config.cname:
             (out / "CNAME").write_text(config.cname + "\n", encoding="ascii")
@@ -159,6 +162,18 @@ class Git:
             raise ConfigError(
                 f"no git remote named '{remote}' ({have}); add it with "
                 f"`git remote add {remote} <url>` or choose one with --remote"
+            )
+
+    def refuse_source_branch(self, remote: str, branch: str) -> None:
+        """The site's own branch (the one checked out, or the remote branch it tracks) is
+        never the target: the push would put the built site over its sources."""
+        current = self.attempt("symbolic-ref", "--quiet", "--short", "HEAD").stdout.strip()
+        upstream = self.attempt("rev-parse", "--quiet", "--abbrev-ref", "--symbolic-full-name", "@{upstream}").stdout.strip()
+        if branch == current or f"{remote}/{branch}" == upstream:
+            raise ConfigError(
+                f"refusing to deploy to --branch {branch}: it holds the site's sources (the branch "
+                f"checked out here is {current}{f', tracking {upstream}' if upstream else ''}); deploying "
+                f"would replace them with the built site; choose another branch, such as gh-pages (the default)"
             )
 
     def fetch_branch(self, remote: str, branch: str) -> str | None:

@@ -186,8 +186,12 @@ def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Po
     command = [str(binary), "--site", str(records), "--output-path", str(bundle),
                "--force-language", language.split("-")[0].lower(), "--quiet"]
     try:
+        # Pagefind reads a pagefind.yml/.toml/.json in its working folder and PAGEFIND_*
+        # variables as settings: it runs in the records' own folder, without those variables,
+        # so that nothing but the options above shapes the index.
         return subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=pagefind_environment(os.environ)
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=records.parent,
+            env=pagefind_environment({k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_")}),
         )
     except OSError as exc:
         raise SearchError(f"search index: could not run Pagefind: {exc}") from None

@@ -52,10 +52,10 @@ def theme_files(folder: Path) -> list[tuple[str, str]]:
 
 def files_below(root: str, ignore: Callable[[str], bool] | None = None, regular: bool = True) -> Iterator[tuple[str, os.DirEntry]]:
     """(path relative to root as "a/b.md", entry) of every file below root: a regular file
-    or a link to one, or (regular=False) anything that is not a folder, such as a link to
-    nothing or a named pipe. Names `ignore` accepts are skipped (a folder too, never
-    entered); a link to a folder is neither listed nor followed (no loops, and nothing
-    behind it is ever taken for a file of ours); a folder gone or unreadable is skipped.
+    or a link to one, or (regular=False) any entry but a folder, such as a link to nothing,
+    a link to a folder or a named pipe. Names `ignore` accepts are skipped (a folder too,
+    never entered); a link to a folder is never followed (no loops, and nothing behind it
+    is ever taken for a file of ours); a folder gone or unreadable is skipped.
     scandir, not os.walk or pathlib: its entries carry their file type, so listing costs
     no stat call, and plain strings keep 20,000 files under a tenth of a second."""
     folders = [("", root)]
@@ -73,7 +73,7 @@ def files_below(root: str, ignore: Callable[[str], bool] | None = None, regular:
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         folders.append((f"{prefix}{name}/", entry.path))
-                    elif entry.is_file() if regular else not entry.is_dir():
+                    elif not regular or entry.is_file():
                         yield prefix + name, entry
                 except OSError:
                     continue  # deleted while we looked

@@ -11,6 +11,13 @@ the previous site as it was. When everything is staged:
   next build finds the journal and finishes it before anything else.
 Files no page produced any more are orphans and are removed; unchanged files keep their
 bytes and their mtime.
+
+The output folder is only ever emptied of what a build wrote there: each commit records
+the files it leaves in a manifest inside the folder (moved into place with the rest), and
+a folder holding any file no manifest lists (someone's notes, a repository, a home folder)
+is refused before anything is touched. The manifest is published with the site by a
+Pages workflow that uploads the folder whole: harmless, it names only published files;
+`deploy` leaves it out of the branch, which holds the site and nothing else.
 """
 
 from __future__ import annotations
@@ -24,15 +31,25 @@ from collections.abc import Iterable, Iterator, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import ConfigError
 from .sources import files_below
 
 STAGING_SUFFIX = ".staging"
 JOURNAL = ".site-builder-journal.json"
+MANIFEST = ".site-builder-manifest"  # in the output: the files builds wrote there
+STAGING_MARK = ".site-builder-staging"  # in the staging folder: a build made it
+_RESERVED = frozenset((JOURNAL, MANIFEST, STAGING_MARK))
+_SHOWN = 3  # foreign files named in a refusal
 
 
 class WriteError(Exception):
     """The new site could not be written (a page failed to render, a file could not be
     staged or indexed); the previous site is left as it was."""
+
+
+class OutputRefused(ConfigError):
+    """The output folder, or the staging folder beside it, holds files no build wrote;
+    nothing was touched."""
 
 
 @dataclass
@@ -52,6 +69,8 @@ def safe_relative(rel: str) -> str:
     of every build, with the same paths each time: cached (a refusal raises, never cached)."""
     if not rel or "\\" in rel or "\x00" in rel or any(part in ("..", "", ".") for part in rel.split("/")):
         raise WriteError(f"refusing to write outside the output folder: {rel!r}")
+    if rel in _RESERVED:
+        raise WriteError(f"refusing to write {rel}: site-builder keeps its own records under that name")
     return rel
 
 
@@ -59,16 +78,26 @@ class SiteWriter:
     """Stage files with `add` (or `keep_all` unchanged ones), then `commit()`; `abort()`
     discards the staged files and leaves the output as it was."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, existing: AbstractSet[str] | None = None, previous: AbstractSet[str] = frozenset()):
+        """existing: the output's files, when the caller knows them (it made them, in this
+        process, in its last commit); else the output is listed (20,000 files take 0.1 s)
+        and refused (OutputRefused) if it holds a file no build wrote there.
+        previous: the files the last build recorded writing into out_dir (the cache's
+        record), which is asked only about a folder that has no manifest, see _refuse_foreign."""
         self.out_dir = out_dir
         self.staging = out_dir.with_name(out_dir.name + STAGING_SUFFIX)
         self.result = WriteResult()
         self.produced: set[str] = set()
         self._dirs: set[Path] = set()
-        finish_interrupted_commit(out_dir)
+        self._previous = previous
+        if existing is not None:
+            self.existing, self.recorded = existing, existing  # its manifest lists what it made
+        else:
+            self.existing, self.recorded = claim_output(out_dir, self.staging)
         if self.staging.exists():
             shutil.rmtree(self.staging)  # left by a build that was killed while rendering
         self.staging.mkdir(parents=True)
+        (self.staging / STAGING_MARK).write_bytes(b"")  # ours to delete when the next build finds it
 
     @classmethod
     def for_worker(cls, parent: SiteWriter) -> SiteWriter:
@@ -144,19 +173,25 @@ class SiteWriter:
         produced.update(keys)
         return len(keys)
 
-    def commit(self, existing: AbstractSet[str] | None = None) -> WriteResult:
-        """Move the staged files into place; every other file in the output is an orphan.
-        existing: the output's files, when the caller knows them (it made them, in this
-        process, in its last commit); else the output is listed (20,000 files take 0.1 s)."""
-        if existing is None:
-            existing = set(output_files(self.out_dir))
-        self.result.removed = sorted(existing - self.produced)  # a set difference, in C: 20,000 files
+    def commit(self) -> WriteResult:
+        """Move the staged files into place; every other file the output had from a build
+        is an orphan. Raises OutputRefused, touching nothing, for a folder without a
+        manifest that holds files neither this build nor the last one wrote."""
+        orphans = self.existing - self.produced  # a set difference, in C: 20,000 files
+        if self.recorded is None:
+            _refuse_foreign(self.out_dir, orphans - self._previous, legacy=True)
+        self.result.removed = sorted(orphans)
         self.result.written.sort()
+        manifest = self.recorded != self.produced
+        if manifest:
+            listing = {"about": "the files site-builder wrote here; a build deletes no others", "files": sorted(self.produced)}
+            (self.staging / MANIFEST).write_text(json.dumps(listing), encoding="utf-8")
         if not self.out_dir.exists():
+            (self.staging / STAGING_MARK).unlink()
             os.rename(self.staging, self.out_dir)
             return self.result
-        if self.result.changed:
-            journal = {"written": self.result.written, "removed": self.result.removed}
+        if self.result.changed or manifest:
+            journal = {"written": self.result.written, "removed": self.result.removed, "manifest": manifest}
             _write_atomically(self.staging / JOURNAL, json.dumps(journal).encode())
             _apply(self.out_dir, self.staging, journal)
         shutil.rmtree(self.staging, ignore_errors=True)
@@ -168,30 +203,128 @@ class SiteWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def finish_interrupted_commit(out_dir: Path) -> None:
-    """A journal in the staging folder means a commit was cut short: complete it."""
-    staging = out_dir.with_name(out_dir.name + STAGING_SUFFIX)
-    journal_file = staging / JOURNAL
-    if journal_file.is_file():
-        try:
-            journal = json.loads(journal_file.read_text())
-        except ValueError:
-            journal = None  # torn journal: it was never complete, so nothing was applied
-        if journal is not None:
-            _apply(out_dir, staging, journal)
-        shutil.rmtree(staging, ignore_errors=True)
+def claim_output(out_dir: Path, staging: Path) -> tuple[set[str], set[str] | None]:
+    """The output's files and its manifest (None: it has none), once the staging folder
+    beside it is known to be a build's and any commit cut short is finished. Raises
+    OutputRefused, before anything is touched, when either folder holds what no build wrote."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputRefused(
+            f"refusing to build into {_shown(str(out_dir))}: it is a file, not a folder; choose another output folder with -o"
+        )
+    journal = _claim_staging(staging)
+    if journal is not None:
+        files, _, recorded = _listing(out_dir)
+        if not _journal_is_ours(journal, out_dir, staging, files if recorded is None else files & recorded):
+            raise OutputRefused(
+                f"refusing to build: {_shown(str(staging / JOURNAL))} would move or delete files that no "
+                f"build wrote, so it is not a build's; move {_shown(staging.name)}/ away and build again"
+            )
+        _apply(out_dir, staging, journal)  # it touches only files a build wrote
+    files, folder_links, recorded = _listing(out_dir)
+    # A link to a folder is never a build's (it writes files only): writing through it
+    # would reach whatever it points at, whatever a manifest claims.
+    _refuse_foreign(out_dir, folder_links | (files - recorded if recorded is not None else set()), recorded is None)
+    return files, recorded
+
+
+def _listing(out_dir: Path) -> tuple[set[str], set[str], set[str] | None]:
+    """The output's files (anything but a folder, the manifest aside), its links to
+    folders, and its manifest."""
+    files, folder_links = _walk(str(out_dir)) if out_dir.is_dir() else (set(), set())
+    files.discard(MANIFEST)
+    return files, folder_links, _read_manifest(out_dir)
+
+
+def _read_manifest(out_dir: Path) -> set[str] | None:
+    """None when missing or damaged: the folder is then judged as one without a manifest."""
+    try:
+        files = json.loads((out_dir / MANIFEST).read_bytes())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return set(files) if isinstance(files, list) and all(isinstance(f, str) for f in files) else None
+
+
+def _refuse_foreign(out_dir: Path, foreign: AbstractSet[str], legacy: bool) -> None:
+    """A folder without a manifest (legacy) was built by an older site-builder, or by
+    none. Its files are taken as a build's only when this build writes each of them, or
+    the last build of this site recorded writing it into this very folder (the cache's
+    record of its outputs): so an output from before manifests builds on without a step,
+    while a folder of one's own, whose files no build wrote, is refused like any other."""
+    if not foreign:
+        return
+    shown = sorted(foreign, key=lambda rel: (rel.count("/"), rel))
+    names = ", ".join(_shown(rel) for rel in shown[:_SHOWN])
+    more = f" and {len(shown) - _SHOWN} more" if len(shown) > _SHOWN else ""
+    why = "that no site-builder build recorded writing there" if legacy else "that no site-builder build wrote"
+    fix = (f" (if it is an old site-builder output, delete {_shown(out_dir.name)}/ once and build again)" if legacy else "")
+    raise OutputRefused(
+        f"refusing to build into {_shown(str(out_dir))}: it holds files {why} ({names}{more}), "
+        f"and a build removes what it does not write; choose another output folder with -o, "
+        f"or move those files away{fix}"
+    )
+
+
+def _claim_staging(staging: Path) -> dict | None:
+    """The staging folder of an earlier build, if any, and its journal when a commit was
+    cut short. A folder of that name that no build made is refused rather than replaced."""
+    if not os.path.lexists(staging):
+        return None
+    names = os.listdir(staging) if staging.is_dir() and not staging.is_symlink() else None
+    if names is not None and (not names or STAGING_MARK in names or JOURNAL in names):
+        return _read_journal(staging)
+    raise OutputRefused(
+        f"refusing to build: {_shown(str(staging))} is in the way; a build stages the new site in "
+        f"a folder of that name beside the output, and this one is not a build's; move it away "
+        f"or choose another output folder with -o"
+    )
+
+
+def _read_journal(staging: Path) -> dict | None:
+    try:
+        journal = json.loads((staging / JOURNAL).read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return {"written": [], "removed": []}  # torn: never complete, so nothing was applied
+    return journal
+
+
+def _journal_is_ours(journal, out_dir: Path, staging: Path, ours: AbstractSet[str]) -> bool:
+    """A staging folder lies beside the output, where a repository can carry one: its
+    journal is applied only if that can touch nothing but a build's files. Each path stays
+    inside its folder (no "..", no link on the way); what is still to move is a regular
+    file; what it replaces or deletes is one of `ours` (files the manifest lists)."""
+    try:
+        written, removed = list(journal["written"]), list(journal["removed"])
+        for rel in written + removed:
+            safe_relative(rel)
+    except (KeyError, TypeError, AttributeError, WriteError):
+        return False
+    for rel in written + ([MANIFEST] if journal.get("manifest") else []):
+        source, target = staging / rel, out_dir / rel
+        if not os.path.lexists(source):
+            continue  # moved before the interruption
+        if source.is_symlink() or not source.is_file() or _through_link(staging, rel) or _through_link(out_dir, rel):
+            return False
+        if os.path.lexists(target) and rel not in ours and rel != MANIFEST:
+            return False
+    return all(rel in ours or not os.path.lexists(out_dir / rel) for rel in removed)
+
+
+def _through_link(root: Path, rel: str) -> bool:
+    parts = rel.split("/")[:-1]
+    return any(os.path.islink(root.joinpath(*parts[: n + 1])) for n in range(len(parts)))
+
+
+def _shown(text: str) -> str:
+    """A path as it may be printed: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _apply(out_dir: Path, staging: Path, journal: dict) -> None:
-    made: set[Path] = set()
-    for rel in journal["written"]:
-        source, target = staging / rel, out_dir / rel
-        if not source.exists():
-            continue  # already moved before the interruption
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        os.replace(source, target)
+    """The journal's moves, then its deletions, then the new manifest: until that last
+    step the manifest in place lists every file the journal deletes or replaces."""
+    _move(out_dir, staging, journal["written"])
     for rel in journal["removed"]:
         target = out_dir / rel
         try:
@@ -199,6 +332,19 @@ def _apply(out_dir: Path, staging: Path, journal: dict) -> None:
         except FileNotFoundError:
             pass
         _remove_empty_parents(target.parent, out_dir)
+    _move(out_dir, staging, [MANIFEST] if journal.get("manifest") else [])
+
+
+def _move(out_dir: Path, staging: Path, written: list[str]) -> None:
+    made: set[Path] = set()
+    for rel in written:
+        source, target = staging / rel, out_dir / rel
+        if not source.exists():
+            continue  # already moved before the interruption
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        os.replace(source, target)
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:
@@ -243,4 +389,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def output_files(root: Path) -> Iterator[str]:
     """Every file below the output folder root, as "a/b/c.html": anything but a folder (a
     link to nothing is ours to remove as an orphan), never through a link to a folder."""
-    return (rel for rel, _ in files_below(str(root), regular=False))
+    return iter(_walk(str(root))[0])
+
+
+def _walk(root: str) -> tuple[set[str], set[str]]:
+    """(every entry below root but folders and links to folders, every link to a folder),
+    as "a/b/c.html"; no link is followed."""
+    files: set[str] = set()
+    folder_links: set[str] = set()
+    for rel, entry in files_below(root, regular=False):
+        try:
+            linked_folder = entry.is_symlink() and entry.is_dir()
+        except OSError:
+            continue  # deleted while we looked
+        (folder_links if linked_folder else files).add(rel)
+    return files, folder_links

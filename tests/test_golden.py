@@ -17,13 +17,14 @@ from site_builder.cli import main
 
 GOLDEN = Path(__file__).parent / "golden"
 SEARCH_BUNDLE = "pagefind"  # Pagefind's own output, version-dependent: tests/test_reader.py reads it
+MANIFEST = ".site-builder-manifest"  # lists the search bundle's names too: tests/test_trust_output.py reads it
 
 
 def _files(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.relative_to(folder).parts[0] != SEARCH_BUNDLE
+        if p.is_file() and p.relative_to(folder).parts[0] not in (SEARCH_BUNDLE, MANIFEST)
     }
 
 
@@ -34,7 +35,7 @@ def test_golden_site(tmp_path, request):
     expected_dir = GOLDEN / "expected"
     if request.config.getoption("--regen-golden"):
         shutil.rmtree(expected_dir, ignore_errors=True)
-        shutil.copytree(out, expected_dir, ignore=lambda d, names: [SEARCH_BUNDLE] if Path(d) == out else [])
+        shutil.copytree(out, expected_dir, ignore=lambda d, names: [SEARCH_BUNDLE, MANIFEST] if Path(d) == out else [])
         pytest.skip("golden files regenerated; review the diff of tests/golden/expected/ and run again")
     assert (out / SEARCH_BUNDLE / "pagefind.js").is_file()
     actual, expected = _files(out), _files(expected_dir)

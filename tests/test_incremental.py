@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
+import pytest
 from conftest import BuiltSite, article, make_site, prop, tree_bytes
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -18,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from site_builder import search
 from site_builder.builder import PAGES_FIRST, BuildOptions, Builder, BuildReport
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
+from site_builder.writer import OutputRefused
 from site_builder.yamlfm import split_and_parse
 
 
@@ -138,7 +140,8 @@ def test_a_deleted_output_file_is_written_again(tmp_path):
 
 def test_finding_orphans_never_follows_a_link_out_of_the_output(tmp_path):
     """A link in _site to a folder elsewhere (someone's shortcut) is not walked: nothing
-    behind it is an orphan to delete, however the output is listed."""
+    behind it is an orphan to delete or a file to replace. No build wrote it, so the
+    build is refused (tests/test_trust_output.py) and the link left as it is."""
     site = small_site(tmp_path)
     Builder(BuildOptions(site)).build()
     precious = tmp_path / "precious"
@@ -146,8 +149,9 @@ def test_finding_orphans_never_follows_a_link_out_of_the_output(tmp_path):
     (precious / "notes.txt").write_text("keep me")
     os.symlink(precious, site / "_site/elsewhere")
     (site / "content/11.md").write_text(story(11, "A new title", topics=("Robotics",), day=12))
-    report = Builder(BuildOptions(site)).build()  # a new process lists the output for orphans
-    assert report.rendered > 0 and (precious / "notes.txt").read_text() == "keep me"
+    with pytest.raises(OutputRefused, match="elsewhere"):
+        Builder(BuildOptions(site)).build()  # a new process lists the output for orphans
+    assert (precious / "notes.txt").read_text() == "keep me" and (site / "_site/elsewhere").is_symlink()
 
 
 def test_an_interrupted_commit_is_finished_by_the_next_build(tmp_path, monkeypatch):
