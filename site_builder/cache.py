@@ -32,13 +32,14 @@ from typing import BinaryIO
 from . import __version__
 from .fingerprint import site_wide_fingerprint
 from .models import Problem, ReadResult, compact_pickle
-from .signing import SignedReader, SignedWriter, Untrusted, seal_json, unseal_json, user_key
+from .signing import SignedReader, SignedWriter, Untrusted, open_regular, seal_json, unseal_json, user_key
 from .topics import MoreOnMemo
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
+LAST_BUILD_LIMIT = 1 << 30  # bytes; 100,000 stories make 15 MB
 # Bump when the layout of BuildState, of the model or of the snapshot file changes, or
 # what a kept output holds (13: every cache file signed with the user's key).
 FORMAT = 13
@@ -152,7 +153,7 @@ def _read_snapshot(path: Path, key: tuple, secret: bytes) -> BuildState | None:
     """What _write_snapshot wrote; None for another version's. Raises when the file is
     damaged or cut short (no None at the end, no closing record): a partial state is
     never used; Untrusted when it is not ours."""
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         stream = SignedReader(handle, secret, CACHE_FILE)
         state = pickle.load(stream)
         if not isinstance(state, BuildState) or state.key != key:
@@ -166,7 +167,7 @@ def _read_snapshot(path: Path, key: tuple, secret: bytes) -> BuildState | None:
 
 
 def _read_pickle(path: Path, secret: bytes):
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:
         stream = SignedReader(handle, secret, path.name)
         value = pickle.load(stream)
         stream.end()
@@ -299,11 +300,10 @@ def load_last_build(site_dir: Path, ignored: set[str] | None = None) -> LastBuil
     if secret is None:
         return None
     try:
-        raw = (site_dir / CACHE_DIR / LAST_BUILD_FILE).read_bytes()
+        with open_regular(site_dir / CACHE_DIR / LAST_BUILD_FILE, LAST_BUILD_LIMIT) as handle:
+            data = unseal_json(secret, LAST_BUILD_FILE, handle.read())
     except OSError:
         return None
-    try:
-        data = unseal_json(secret, LAST_BUILD_FILE, raw)
     except (Untrusted, ValueError):
         _add(ignored, LAST_BUILD_FILE)
         return None

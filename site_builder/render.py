@@ -27,7 +27,7 @@ from .config import SiteConfig
 from .markup import rebase_links
 from .routes import ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
 from .search import shard_count, shard_folder
-from .signing import Untrusted, seal, unseal
+from .signing import Untrusted, open_regular, seal, unseal
 from .sources import theme_files
 from .writer import WriteError
 
@@ -181,7 +181,7 @@ class Renderer:
             raise RenderError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from None
         except jinja2.TemplateNotFound as exc:
             raise RenderError(f"template not found: {exc.name} (needed for {page.path})") from None
-        except SecurityError as exc:  # before UndefinedError: an unsafe attribute is an Undefined that raises this
+        except SecurityError as exc:  # an unsafe attribute (an Undefined that raises this when used) or call
             raise RenderError(
                 f"{_template_location(exc)}template error while rendering {page.path}: {exc} "
                 f"(templates run sandboxed: no attributes starting with '_', no changing lists or dicts)"
@@ -249,9 +249,7 @@ class SignedBytecodeCache(jinja2.BytecodeCache):
         return self.folder / f"__jinja2_{bucket_key}.cache"
 
     def _read(self, path, bucket_key: str) -> bytes:
-        with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > self.MAX_BYTES:
-                raise Untrusted("too large")
+        with open_regular(path, self.MAX_BYTES) as handle:
             return unseal(self.key, _purpose(bucket_key), handle.read())
 
     def _sweep(self) -> bool:

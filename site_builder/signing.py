@@ -88,6 +88,18 @@ def _create_key(path: Path) -> bytes | None:
     return _read_key(path)
 
 
+def open_regular(path, limit: int | None = None) -> BinaryIO:
+    """Open a cache file for reading, if it is a regular file (of at most `limit` bytes):
+    a planted named pipe would block the build, a device never end. Raises Untrusted
+    when it is something else, OSError when it cannot be opened."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
+        os.close(fd)
+        raise Untrusted("not a regular file, or too large")
+    return open(fd, "rb")
+
+
 def _mac(key: bytes, *parts: bytes) -> bytes:
     mac = hmac.new(key, digestmod="sha256")
     for part in parts:
