@@ -416,8 +416,7 @@ class Builder:
 
     def _bytecode_cache(self) -> SignedBytecodeCache | None:
         """SITE/.cache/templates, signed with the user's key; none without one."""
-        key = user_key()
-        if self.cache in ("off", "read-only") or key is None:
+        if self.cache in ("off", "read-only") or (key := user_key()) is None:
             return None
         folder = self.options.site_dir / CACHE_DIR / "templates"
         try:
