@@ -26,6 +26,7 @@ from .cache import (
     LastBuild,
     file_digest,
     file_stamp,
+    ignored_note,
     load_last_build,
     load_state,
     save_last_build,
@@ -41,12 +42,13 @@ from .parallel import map_chunks
 from .routes import plan_site
 from .search import SearchIndexJob, record_inputs, shard_count, shard_folder, shard_of
 from .selection import PATCH_LIMIT, Selection, select
+from .signing import user_key
 from .sources import scan_article_files, theme_files
 from .theme import default_theme_dir
 from .writer import SiteWriter, WriteResult
 
 if TYPE_CHECKING:
-    from .render import Renderer
+    from .render import Renderer, SignedBytecodeCache
 
 OUTPUT_DIR = "_site"
 SCRATCH = ".search-scratch"
@@ -153,6 +155,7 @@ class Builder:
         self._committed: _Committed | None = None  # what this Builder's last commit was made from
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self._last_scan: _LastScan | None = None  # what the last _read found, and left in state.files
+        self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None) -> Model:
@@ -175,7 +178,7 @@ class Builder:
 
     def _state(self, key: tuple) -> BuildState:
         if self.state is None or self.state.key != key:
-            self.state = load_state(self.options.site_dir, key) if self.cache != "off" else BuildState(key)
+            self.state = load_state(self.options.site_dir, key, self._ignored) if self.cache != "off" else BuildState(key)
             if self.state.key != key:
                 self.state = BuildState(key)
         return self.state
@@ -355,9 +358,10 @@ class Builder:
             pages=len(plan.pages),
             rendered=rendered,
             problems=list(model.problems),
-            notes=_notes(model.config),
+            notes=_notes(model.config) + ([ignored_note(options.site_dir)] if self._ignored else []),
             write=result,
         )
+        self._ignored.clear()
         self.last = LastBuild.of(report, inputs, model.next_change, out, writer.produced)
         self._last_is_ours = True
         if result.changed or rendered or self._changed_files:
@@ -376,7 +380,7 @@ class Builder:
         asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
         build_options = {"drafts": options.drafts, "future": options.future}
         renderer = Renderer(
-            model.config, plan, templates, asset_versions, build_options, self._bytecode_dir(),
+            model.config, plan, templates, asset_versions, build_options, self._bytecode_cache(),
             self._committed and self._committed.renderer,
         )
         site_wide = site_wide_fingerprint(
@@ -392,7 +396,7 @@ class Builder:
         if self.cache == "off" or self.pending:
             return None
         if self.last is None:
-            self.last = load_last_build(self.options.site_dir)
+            self.last = load_last_build(self.options.site_dir, self._ignored)
         if not self._last_build_is_current(inputs):
             return None
         out = self.options.output
@@ -420,15 +424,21 @@ class Builder:
     def _stage(self, name: str):
         return (lambda done, total: self.progress(name, done, total)) if self.progress else None
 
-    def _bytecode_dir(self) -> Path | None:
-        if self.cache in ("off", "read-only"):
+    def _bytecode_cache(self) -> SignedBytecodeCache | None:
+        """SITE/.cache/templates, signed with the user's key; none without one."""
+        if self.cache in ("off", "read-only") or (key := user_key()) is None:
             return None
         folder = self.options.site_dir / CACHE_DIR / "templates"
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:
             return None
-        return folder
+        from .render import SignedBytecodeCache
+
+        cache = SignedBytecodeCache(folder, key)
+        if cache.foreign:
+            self._ignored.add("templates/")
+        return cache
 
     def _save(self) -> None:
         if self.cache == "read-write" and self.state is not None:

@@ -11,13 +11,16 @@ change or any damage falls back to a full build, and a page whose output file is
 missing is always rendered again (by the build itself, or, after the preview's
 pages-first build, which leaves the checks of files it did not render for later, by the
 build that follows it: `Builder.pending`).
+
+Every file here is signed with this user's key (signing.py) and checked before it is
+unpickled: a cache that came with the site, or from another user, is never run, only
+ignored, and the build says so once (`ignored_note`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import pickle
 from collections.abc import Callable
@@ -30,14 +33,16 @@ from . import __version__
 from .fingerprint import site_wide_fingerprint
 from .models import Problem, ReadResult, compact_pickle
 from .related import MoreOnMemo
+from .signing import SignedReader, SignedWriter, Untrusted, open_regular, seal_json, unseal_json, user_key
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
+LAST_BUILD_LIMIT = 1 << 30  # bytes: a large site's record is megabytes; a larger file is not ours
 # Bump when the layout of BuildState, of the model or of the snapshot file changes, or
-# what a kept output holds (12: search shards without Pagefind's engine files).
-FORMAT = 12
+# what a kept output holds (13: every cache file signed with the user's key).
+FORMAT = 13
 FILES_PER_CHUNK = 2_000  # parsed articles per pickle in the snapshot (see _write_snapshot)
 
 
@@ -72,18 +77,27 @@ def state_key(*settings) -> tuple:
     return (FORMAT, __version__, *settings)
 
 
-def load_state(site_dir: Path, key: tuple) -> BuildState:
-    """The last full snapshot, with the changes saved since (the delta file) applied."""
+def load_state(site_dir: Path, key: tuple, ignored: set[str] | None = None) -> BuildState:
+    """The last full snapshot, with the changes saved since (the delta file) applied.
+    The name of a file that is not ours (its MAC does not verify) is added to `ignored`."""
     folder = site_dir / CACHE_DIR
+    secret = user_key()
+    if secret is None:
+        return BuildState(key)  # no key of the user's: no disk cache
     try:
-        state = _read_snapshot(folder / CACHE_FILE, key)
-    except Exception:  # missing, damaged, cut short or foreign: never trusted
+        state = _read_snapshot(folder / CACHE_FILE, key, secret)
+    except Untrusted:
+        _add(ignored, CACHE_FILE)
+        return BuildState(key)
+    except Exception:  # missing, or damaged: never trusted
         return BuildState(key)
     if state is None:
         return BuildState(key)
     try:
-        with open(folder / DELTA_FILE, "rb") as handle:
-            delta = pickle.load(handle)
+        delta = _read_pickle(folder / DELTA_FILE, secret)
+    except Untrusted:
+        _add(ignored, DELTA_FILE)
+        return state
     except Exception:  # none, or damaged: the snapshot alone is older, never wrong (see below)
         return state
     if not isinstance(delta, dict) or delta.get("base_id") != state.base_id:
@@ -103,6 +117,9 @@ def load_state(site_dir: Path, key: tuple) -> BuildState:
 def save_state(site_dir: Path, state: BuildState, changed: set[str]) -> None:
     """Small changes go to a delta file (pickling 10,000 parsed articles takes half a
     second); once a twentieth of the files changed, a new full snapshot replaces both."""
+    secret = user_key()
+    if secret is None:
+        return
     state.since_base |= changed
     if state.base_id and len(state.since_base) <= max(50, len(state.files) // 20):
         delta = {
@@ -111,14 +128,14 @@ def save_state(site_dir: Path, state: BuildState, changed: set[str]) -> None:
             "pages": state.pages, "output_dir": state.output_dir, "search": state.search,
             "more_on": state.more_on,
         }
-        _save(site_dir, DELTA_FILE, _pickled(delta))
+        _save(site_dir, DELTA_FILE, _signed(secret, DELTA_FILE, lambda stream: _dump(stream, delta)))
         return
     state.base_id, state.since_base = os.urandom(8).hex(), set()
-    _save(site_dir, CACHE_FILE, lambda handle: _write_snapshot(handle, state))
+    _save(site_dir, CACHE_FILE, _signed(secret, CACHE_FILE, lambda stream: _write_snapshot(stream, state)))
     _remove(site_dir / CACHE_DIR / DELTA_FILE)  # none yet, or a leftover: it would not match the new snapshot's id anyway
 
 
-def _write_snapshot(handle: BinaryIO, state: BuildState) -> None:
+def _write_snapshot(handle: SignedWriter, state: BuildState) -> None:
     """The state without its parsed articles, then the articles in pickles of
     FILES_PER_CHUNK, then None. A pickler remembers every object it wrote until its memo
     is cleared: in one pickle, 100,000 articles made that memo 0.5 GB, the build's peak."""
@@ -132,23 +149,45 @@ def _write_snapshot(handle: BinaryIO, state: BuildState) -> None:
     pickler.dump(None)
 
 
-def _read_snapshot(path: Path, key: tuple) -> BuildState | None:
+def _read_snapshot(path: Path, key: tuple, secret: bytes) -> BuildState | None:
     """What _write_snapshot wrote; None for another version's. Raises when the file is
-    damaged or cut short (no None at the end): a partial state is never used."""
-    with open(path, "rb") as handle:
-        state = pickle.load(handle)
+    damaged or cut short (no None at the end, no closing record): a partial state is
+    never used; Untrusted when it is not ours."""
+    with open_regular(path) as handle:
+        stream = SignedReader(handle, secret, CACHE_FILE)
+        state = pickle.load(stream)
         if not isinstance(state, BuildState) or state.key != key:
             return None
         files: dict[str, CachedFile] = {}
-        while (chunk := pickle.load(handle)) is not None:
+        while (chunk := pickle.load(stream)) is not None:
             files.update(chunk)
+        stream.end()
     state.files = files
     return state
 
 
-def _pickled(value) -> Callable[[BinaryIO], None]:
-    # Straight into the file: a 100,000-story state is 260 MB, not worth a copy in memory.
-    return lambda handle: pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+def _read_pickle(path: Path, secret: bytes):
+    with open_regular(path) as handle:
+        stream = SignedReader(handle, secret, path.name)
+        value = pickle.load(stream)
+        stream.end()
+    return value
+
+
+def _dump(stream: SignedWriter, value) -> None:
+    pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _signed(secret: bytes, name: str, write: Callable[[SignedWriter], None]) -> Callable[[BinaryIO], None]:
+    """Straight into the file, signed as it goes: a 100,000-story state is 260 MB, not
+    worth a copy in memory."""
+
+    def into(handle: BinaryIO) -> None:
+        stream = SignedWriter(handle, secret, name)
+        write(stream)
+        stream.close()
+
+    return into
 
 
 def _save(site_dir: Path, name: str, write: Callable[[BinaryIO], None]) -> None:
@@ -172,6 +211,19 @@ def _save(site_dir: Path, name: str, write: Callable[[BinaryIO], None]) -> None:
 def _remove(path: Path) -> None:
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+def _add(ignored: set[str] | None, name: str) -> None:
+    if ignored is not None:
+        ignored.add(name)
+
+
+def ignored_note(site_dir: Path) -> str:
+    """Said once, by the build that found cache files not signed with the user's key."""
+    return (
+        f"{site_dir / CACHE_DIR}: cache files not written by this user's builds (committed with "
+        f"the site, copied from elsewhere, or left by an older site-builder) were ignored, never run"
+    )
 
 
 class Inputs:
@@ -228,19 +280,34 @@ class LastBuild:
 
 
 def save_last_build(site_dir: Path, last: LastBuild) -> None:
+    secret = user_key()
+    if secret is None:
+        return
     data = {
         "key": list(last.key), "inputs": Inputs.digest_of(last.inputs), "output_dir": last.output_dir,
         "next_change": last.next_change.isoformat() if last.next_change else None,
         "outputs": sorted(last.outputs), "counts": list(last.counts), "notes": last.notes,
         "problems": [[p.path, p.message, p.line, p.severity] for p in last.problems],
     }
-    encoded = json.dumps(data).encode()
+    # Signed too: its output list says which files a build of ours wrote (pruning), and a
+    # forged one could pass a build off as having nothing to do.
+    encoded = seal_json(secret, LAST_BUILD_FILE, data)
     _save(site_dir, LAST_BUILD_FILE, lambda handle: handle.write(encoded))
 
 
-def load_last_build(site_dir: Path) -> LastBuild | None:
+def load_last_build(site_dir: Path, ignored: set[str] | None = None) -> LastBuild | None:
+    secret = user_key()
+    if secret is None:
+        return None
     try:
-        data = json.loads((site_dir / CACHE_DIR / LAST_BUILD_FILE).read_bytes())
+        with open_regular(site_dir / CACHE_DIR / LAST_BUILD_FILE, LAST_BUILD_LIMIT) as handle:
+            data = unseal_json(secret, LAST_BUILD_FILE, handle.read())
+    except OSError:
+        return None
+    except (Untrusted, ValueError):
+        _add(ignored, LAST_BUILD_FILE)
+        return None
+    try:
         if tuple(data["key"]) != (FORMAT, __version__):
             return None
         return LastBuild(

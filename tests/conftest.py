@@ -61,6 +61,12 @@ def make_site(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _cache_key_of_the_tests(tmp_path_factory, monkeypatch):
+    """Builds sign their cache with a key under XDG_CACHE_HOME: never the user's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
 @dataclass
 class Run:
     code: int

@@ -16,9 +16,10 @@ from conftest import BuiltSite, article, make_site, prop, tree_bytes
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from site_builder import search
+from site_builder import cache, search
 from site_builder.builder import PAGES_FIRST, BuildOptions, Builder, BuildReport
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
+from site_builder.signing import SignedReader, user_key
 from site_builder.writer import OutputRefused
 from site_builder.yamlfm import split_and_parse
 
@@ -99,11 +100,11 @@ def test_a_damaged_or_foreign_cache_means_a_full_build(tmp_path):
     for cached in (site / CACHE_DIR).rglob("*"):
         if cached.is_file():
             cached.write_bytes(b"\x80\x04 not a pickle, not json")
-    report = Builder(BuildOptions(site)).build()
+    builder = Builder(BuildOptions(site))
+    report = builder.build()
     assert report.rendered == report.pages and report.write.written == []
-    state = pickle.loads((site / CACHE_DIR / CACHE_FILE).read_bytes())
-    state.key = ("format", "0.0.0-older")  # as if written by another version
-    (site / CACHE_DIR / CACHE_FILE).write_bytes(pickle.dumps(state))
+    builder.state.key, builder.state.base_id = ("format", "0.0.0-older"), ""  # as if written by another version
+    cache.save_state(site, builder.state, set())
     (site / CACHE_DIR / LAST_BUILD_FILE).unlink()
     assert Builder(BuildOptions(site)).build().rendered == report.pages
 
@@ -654,8 +655,6 @@ def test_a_long_lived_build_shows_a_date_rewritten_in_another_time_zone(tmp_path
 def test_the_snapshot_is_pickled_in_chunks_and_one_cut_short_is_not_used(tmp_path, monkeypatch):
     """Each chunk's pickler memo is dropped before the next (one memo for 100,000
     articles was the build's peak memory); what is read back is the whole state or none."""
-    from site_builder import cache
-
     monkeypatch.setattr(cache, "FILES_PER_CHUNK", 7)
     site = small_site(tmp_path)  # 30 articles
     builder = Builder(BuildOptions(site))
@@ -663,9 +662,10 @@ def test_the_snapshot_is_pickled_in_chunks_and_one_cut_short_is_not_used(tmp_pat
     snapshot = site / CACHE_DIR / CACHE_FILE
     pickles = []
     with open(snapshot, "rb") as handle:
+        stream = SignedReader(handle, user_key(), CACHE_FILE)
         while True:
             try:
-                pickles.append(pickle.load(handle))
+                pickles.append(pickle.load(stream))
             except EOFError:
                 break
     assert pickles[0].files == {} and pickles[-1] is None
