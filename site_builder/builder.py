@@ -158,15 +158,21 @@ class Builder:
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
 
     # -- READ + MODEL --------------------------------------------------------------
-    def load_model(self, scan: list[tuple[str, int, int]] | None = None) -> Model:
-        """scan: the article files as scan_inputs found them (else they are looked up)."""
+    def load_model(self, scan: list[tuple[str, int, int]] | None = None, refused: list[Problem] | None = None) -> Model:
+        """scan, refused: the article files as scan_inputs found them, and the files it
+        would not read (else the article files are looked up)."""
         options = self.options
         site_dir = options.site_dir
         content_dir = content_folder(site_dir)
         config = load_config(site_dir, options.base_url)
         state = self._state(state_key(config.timezone))
-        files = self._read(content_dir, config, state, scan_article_files(content_dir) if scan is None else scan)
-        problems = [p for cached in files for p in cached.result.problems]
+        if scan is None:
+            refused = []
+            scan = scan_article_files(content_dir, refused)
+            refused.sort(key=_by_path)
+        files = self._read(content_dir, config, state, scan)
+        problems = list(refused or ())
+        problems += [p for cached in files for p in cached.result.problems]
         now = options.now or datetime.now(timezone.utc)
         last = self._committed.model.selection if self._committed is not None else None
         selection = select(
@@ -296,7 +302,7 @@ class Builder:
     def _build(self, publish_with_errors: bool, commit_lock, search_mode: str) -> BuildReport:
         started = time.perf_counter()
         options = self.options
-        inputs, scan = scan_inputs(options)
+        inputs, scan, refused = scan_inputs(options)
         unchanged = self._unchanged_since_last_build(inputs)
         if unchanged is not None:
             unchanged.seconds = time.perf_counter() - started
@@ -306,7 +312,7 @@ class Builder:
         if last is not None:
             model, plan = last
         else:
-            model = self.load_model(scan)
+            model = self.load_model(scan, refused)
             if not publish_with_errors and any(p.severity == "error" for p in model.problems):
                 return BuildReport(
                     articles=len(model.articles), files=model.files, problems=list(model.problems),
@@ -490,21 +496,34 @@ def _gc_paused():
             gc.enable()
 
 
-def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int]]]:
+def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int]], list[Problem]]:
     """The size and mtime of every file a build reads (articles, templates, static files,
     site.toml) and the options: if they are unchanged, so is the site. Also returns the
-    article files with their size and mtime, for the parse cache."""
+    article files with their size and mtime, for the parse cache, and the files found
+    there that a build will not read (links leaving the site, pipes: sources.files_below),
+    as errors; they are inputs too, so one added or removed makes a build."""
     site = options.site_dir
     theme = default_theme_dir()
-    articles = scan_article_files(site / "content")
+    refused: list[Problem] = []
+    articles = scan_article_files(site / "content", refused)
     parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output), articles]
-    for folder in (site / "templates", site / "static", theme / "templates", theme / "static"):
-        parts += [(path, file_stamp(path)) for _, path in theme_files(folder)]
+    for folder in (site / "templates", site / "static"):
+        parts += [(path, file_stamp(path)) for _, path in theme_files(folder, refused)]
+    ours: list[Problem] = []  # the package's theme: named by full path, not as the site's own
+    for folder in (theme / "templates", theme / "static"):
+        parts += [(path, file_stamp(path)) for _, path in theme_files(folder, ours)]
+    refused += [replace(problem, path=str(theme / problem.path)) for problem in ours]
+    refused.sort(key=_by_path)  # scandir's order is the file system's
+    parts.append([(problem.path, problem.message) for problem in refused])
     try:
         parts.append(read_config_bytes(site / CONFIG_FILE))
     except OSError:
         parts.append(None)
-    return Inputs(parts), articles
+    return Inputs(parts), articles, refused
+
+
+def _by_path(problem: Problem) -> str:
+    return problem.path
 
 
 def load_model(options: BuildOptions) -> Model:

@@ -97,12 +97,14 @@ def test_template_syntax_error_names_file_and_line(small_site, run):
 
 def test_a_dangling_link_or_a_pipe_in_static_is_not_a_file_to_copy(small_site, run):
     """Only regular files (or links to them) are theme files: a build neither stops on a
-    link to nothing nor waits forever on a named pipe."""
+    link to nothing nor waits forever on a named pipe; it names both and copies the rest."""
     site = make_site(small_site, {"static/kept.css": "a{}"})
     (site / "static/gone.css").symlink_to(site / "nowhere.css")
     os.mkfifo(site / "static/pipe.css")
     result = run("build", site)
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
+    assert "static/gone.css: error: is a link to nothing" in result.err
+    assert "static/pipe.css: error: is a named pipe" in result.err
     assert (site / "_site/kept.css").is_file()
     assert not (site / "_site/gone.css").exists() and not (site / "_site/pipe.css").exists()
 

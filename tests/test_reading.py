@@ -115,16 +115,19 @@ def test_hidden_and_editor_files_are_not_articles_but_subfolders_are(tmp_path, r
 
 
 def test_a_linked_article_file_is_read_and_a_linked_folder_is_not_walked(tmp_path, run):
-    """As os.walk would: a symlink to a file counts, one to a folder (even one named
-    like an article, even a loop back up) is neither read nor walked."""
-    outside = make_site(tmp_path / "elsewhere", {"kept.md": article("Linked file", "https://example.com/l"),
-                                                 "folder/inside.md": article("Behind a link", "https://example.com/b")})
-    site = make_site(tmp_path / "site", {"content/own.md": article("Own", "https://example.com/o")})
-    (site / "content/kept.md").symlink_to(outside / "kept.md")
+    """A symlink to a file within the site counts; one to a folder (even one named like
+    an article, even a loop back up) is neither read nor walked, and named when it leads
+    out of the site (tests/test_trust_links.py has the files linked from outside)."""
+    outside = make_site(tmp_path / "elsewhere", {"folder/inside.md": article("Behind a link", "https://example.com/b")})
+    site = make_site(tmp_path / "site", {"content/own.md": article("Own", "https://example.com/o"),
+                                         "kept/kept.md": article("Linked file", "https://example.com/l")})
+    (site / "content/kept.md").symlink_to(site / "kept/kept.md")
     (site / "content/linked.md").symlink_to(outside / "folder", target_is_directory=True)
     (site / "content/loop").symlink_to(site / "content", target_is_directory=True)
     result = run("build", site)
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
+    assert result.err.startswith("content/linked.md: error: is a link to a folder outside the site folder")
+    assert "loop" not in result.err
     assert set(home_entries(BuiltSite(site / "_site"))) == {"Own", "Linked file"}
 
 
