@@ -363,10 +363,10 @@ def run_warm_edits(site: Path, out: Path, path: Path, title: str, repeat: int) -
     """--warm-edit: prints a JSON list of seconds, one per measured edit. The last of a
     size's measurements: its output (with --keep, the site shows the last warm title) is
     not used again."""
-    from site_builder.builder import Builder, BuildOptions
+    from site_builder.builder import Builder, BuildOptions, CacheMode
 
     change = TitleEdit(path, path.read_bytes(), title)
-    builder = Builder(BuildOptions(site, out), cache="read")
+    builder = Builder(BuildOptions(site, out), cache=CacheMode.READ)
     seconds = []
     for i in range(repeat + 1):
         change.apply(f"(warm edit {i + 1})")

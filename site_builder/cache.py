@@ -33,7 +33,9 @@ from . import __version__
 from .fingerprint import site_wide_fingerprint
 from .models import Problem, ReadResult, compact_pickle
 from .related import MoreOnMemo
+from .report import BuildReport
 from .signing import SignedReader, SignedWriter, Untrusted, open_regular, seal_json, unseal_json, user_key
+from .writer import WriteResult
 
 CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
@@ -270,10 +272,7 @@ class LastBuild:
         return cls(inputs, next_change, str(out), frozenset(outputs),
                    (report.articles, report.files, report.pages), list(report.problems), list(report.notes))
 
-    def report(self):
-        from .builder import BuildReport
-        from .writer import WriteResult
-
+    def report(self) -> BuildReport:
         articles, files, pages = self.counts
         return BuildReport(articles=articles, files=files, pages=pages, problems=list(self.problems),
                            notes=list(self.notes), write=WriteResult(unchanged=len(self.outputs)))

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .builder import BuildOptions, BuildReport, build, check
+from .builder import BuildOptions, build, check
 from .config import ConfigError
+from .errors import BuildError
 from .models import printable
 from .pages import PlanError
-from .writer import WriteError
+from .report import BuildReport
 
 if TYPE_CHECKING:
     from .deploy import DeployReport
@@ -123,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, PlanError) as exc:
         _error(exc)
         return EXIT_USAGE
-    except WriteError as exc:
+    except BuildError as exc:
         return _not_published(exc)
     except KeyboardInterrupt:
         print("\nInterrupted; the previous site was left as it was.", file=sys.stderr)

@@ -16,8 +16,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .builder import BuildOptions, Builder, BuildReport
+from .builder import BuildOptions, Builder, CacheMode
 from .config import CONFIG_FILE, ConfigError, load_config
+from .report import BuildReport
 from .writer import MANIFEST
 
 FALLBACK_NAME, FALLBACK_EMAIL = "site-builder", "site-builder@users.noreply.github.com"
@@ -87,7 +88,7 @@ def deploy(options: DeployOptions) -> DeployReport:
         # Fresh (an empty folder outside the repository, no cache: nothing stale, nothing
         # written into the checkout) and for production.
         production = BuildOptions(options.site_dir, out, drafts=False, future=False)
-        report = DeployReport(Builder(production, cache="off").build(), target)
+        report = DeployReport(Builder(production, cache=CacheMode.OFF).build(), target)
         if report.build.errors:
             return report
         # Only the branch route needs these two, so deploy adds them rather than every build:

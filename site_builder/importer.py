@@ -28,14 +28,13 @@ import feedparser
 import nh3
 import yaml
 
-from .builder import content_folder
 from .config import is_hostname, load_config
 from .content import MAX_TOPICS, can_show
 from .fetch import FetchError, fetch, is_http_url, read_file
 from .markup import is_web_url
 from .models import Image, Provider
 from .slugs import slugify
-from .sources import find_article_files
+from .sources import content_folder, find_article_files
 from .identity import normalize_url
 from .yamlfm import FrontMatterError, split_and_parse
 

@@ -24,15 +24,17 @@ from markupsafe import Markup
 
 from . import feeds
 from .config import SiteConfig
+from .errors import BuildError
+from .cache import file_stamp
 from .markup import rebase_links
-from .pages import ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
+from .pages import ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
+from .parallel import map_chunks
 from .search import shard_count, shard_folder
 from .signing import Untrusted, open_regular, seal, unseal
 from .sources import theme_files
-from .writer import WriteError
 
 
-class RenderError(WriteError):
+class RenderError(BuildError):
     """A template failed; the message names the template, line and page."""
 
 
@@ -319,3 +321,49 @@ def _template_location(exc: Exception) -> str:
             location = f"{filename}:{tb.tb_lineno}: "
         tb = tb.tb_next
     return location
+
+
+def render_pages(writer, plan: SitePlan, renderer: Renderer, fingerprints, state, out, check_files=True, progress=None) -> tuple[dict[str, tuple], int]:
+    """Render the pages whose inputs changed (or whose file is not the one we wrote, when
+    check_files: 11,500 stat calls at 10,000 stories); keep the rest. Returns
+    {output: (fingerprint, stamp or None until written)} and the count. Each page's bytes
+    go to `writer` (a SiteWriter: rendering hands files over, it never writes its own)."""
+    new_pages: dict[str, tuple] = {}
+    to_render: list[int] = []
+    kept: list[str] = []
+    base = f"{out}/"  # plain strings: pathlib would cost a tenth of a second at 10,000 stories
+    last = state.pages
+    for index, (page, fingerprint) in enumerate(zip(plan.pages, fingerprints.pages(plan.pages))):
+        rel = page.output
+        known = last.get(rel)
+        if fingerprint is not None and known and known[0] == fingerprint and (
+            not check_files or file_stamp(base + rel) == known[1]
+        ):
+            kept.append(rel)
+            new_pages[rel] = known
+        else:
+            to_render.append(index)
+            if fingerprint is not None:
+                new_pages[rel] = (fingerprint, None)
+    writer.keep_all(kept)
+
+    def render(indices):
+        # In a worker this writes into the shared staging folder and reports back.
+        local = writer.for_worker()
+        for i in indices:
+            page = plan.pages[i]
+            local.add(page.output, renderer.render(page).encode("utf-8"))
+        return local.result.written, local.result.unchanged, sorted(local.produced)
+
+    # Story pages, then the rest, each by workers of their own. A listing, feed or the
+    # sitemap shows stories from all over the site, so a worker rendering them writes to
+    # (and so copies, memory page by page) most of the model; one that renders story
+    # pages only never does. At 10,000 stories the process tree's peak went from 390 to
+    # 355 MB, for about 2% more time (one more pool of workers to start).
+    story_pages = [i for i in to_render if plan.pages[i].template == ARTICLE]
+    other_pages = [i for i in to_render if plan.pages[i].template != ARTICLE]
+    for before, part in ((0, story_pages), (len(story_pages), other_pages)):
+        steps = progress and (lambda done, _, before=before: progress(before + done, len(to_render)))
+        for written, unchanged, produced in map_chunks(render, part, steps) if part else ():
+            writer.merge(written, unchanged, produced)
+    return new_pages, len(to_render)

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .builder import NOW, PAGES_FIRST, BuildOptions, Builder
+from .builder import BuildOptions, Builder, CacheMode, SearchMode
 from .config import ConfigError, load_config
 from .search import SEARCH_DIR
 from .serve_guard import Connections, DeadlineReader, Limits, allowed_names, host_allowed
@@ -354,7 +354,7 @@ class Preview:
         self.state = LiveState()
         self.server = bind_server(host, port, self.state, live_reload, limits)
         self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
-        self.builder = Builder(replace(options, out_dir=self.work / "site"), cache="read")
+        self.builder = Builder(replace(options, out_dir=self.work / "site"), cache=CacheMode.READ)
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
         self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
         self.last_outcome: BuildOutcome | None = None
@@ -385,11 +385,11 @@ class Preview:
         longest) and checks the files of the pages not rendered. An edit saved meanwhile
         gets its pages first too: the index waits, but not for ever (a program writing
         into content/ without pause)."""
-        outcome = self._build(verb, NOW if self.state.root is None else PAGES_FIRST)
+        outcome = self._build(verb, SearchMode.NOW if self.state.root is None else SearchMode.PAGES_FIRST)
         rounds = 0
         while outcome.ok and self.builder.pending:
             rounds += 1  # each round indexes, unless yet another edit came first
-            outcome = self._build(verb, PAGES_FIRST if rounds < PAGES_FIRST_ROUNDS else NOW)
+            outcome = self._build(verb, SearchMode.PAGES_FIRST if rounds < PAGES_FIRST_ROUNDS else SearchMode.NOW)
         self.last_outcome = outcome
         return outcome
 

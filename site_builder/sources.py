@@ -9,6 +9,7 @@ import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from .config import ConfigError
 from .models import Problem
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -176,3 +177,16 @@ def _kind(mode: int) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
     return "something other than a file"
+
+
+def content_folder(site_dir: Path) -> Path:
+    """SITE/content, which must exist: a command run in the wrong folder says so."""
+    if not site_dir.is_dir():
+        raise ConfigError(f"{site_dir}: no such folder")
+    content_dir = site_dir / "content"
+    if not content_dir.is_dir():
+        raise ConfigError(
+            f"{site_dir}: no content/ folder here; run this in a site folder, "
+            f"or create content/ with article files (.md, .txt, .markdown)"
+        )
+    return content_dir

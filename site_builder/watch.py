@@ -32,12 +32,14 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .builder import BuildOptions, Builder, BuildReport
+from .builder import BuildOptions, Builder
 from .config import CONFIG_FILE, ConfigError
+from .errors import BuildError
 from .models import printable
 from .pages import PlanError
+from .report import BuildReport
 from .sources import is_ignored_name
-from .writer import STAGING_SUFFIX, WriteError
+from .writer import STAGING_SUFFIX
 
 SOURCE_DIRS = ("content", "templates", "static")
 QUIET_SECONDS = 0.02  # a burst has ended once nothing changed for this long: a save (one write, or
@@ -50,7 +52,7 @@ _CHANGE_EVENTS = [
     DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
 ]
 _CHANGE_TYPES = {cls.event_type for cls in _CHANGE_EVENTS}
-_BUILD_ERRORS = (ConfigError, PlanError, WriteError)  # RenderError and SearchError are WriteErrors
+_BUILD_ERRORS = (ConfigError, PlanError, BuildError)
 
 
 class WatchError(Exception):

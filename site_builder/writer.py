@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ConfigError
+from .errors import BuildError
 from .sources import files_below
 
 STAGING_SUFFIX = ".staging"
@@ -42,9 +43,8 @@ _RESERVED = frozenset((JOURNAL, MANIFEST, STAGING_MARK))
 _SHOWN = 3  # foreign files named in a refusal
 
 
-class WriteError(Exception):
-    """The new site could not be written (a page failed to render, a file could not be
-    staged or indexed); the previous site is left as it was."""
+class WriteError(BuildError):
+    """A file of the new site could not be staged or committed."""
 
 
 class OutputRefused(ConfigError):
@@ -99,12 +99,11 @@ class SiteWriter:
         self.staging.mkdir(parents=True)
         (self.staging / STAGING_MARK).write_bytes(b"")  # ours to delete when the next build finds it
 
-    @classmethod
-    def for_worker(cls, parent: SiteWriter) -> SiteWriter:
-        """A writer staging into `parent`'s staging folder (from a worker process, or the
-        same process); its results are handed to parent.merge()."""
-        worker = cls.__new__(cls)
-        worker.out_dir, worker.staging = parent.out_dir, parent.staging
+    def for_worker(self) -> SiteWriter:
+        """A writer staging into this one's staging folder (from a worker process, or the
+        same process); its results are handed to this one's merge()."""
+        worker = type(self).__new__(type(self))
+        worker.out_dir, worker.staging = self.out_dir, self.staging
         worker.result, worker.produced, worker._dirs = WriteResult(), set(), set()
         return worker
 
@@ -404,3 +403,14 @@ def _walk(root: str) -> tuple[set[str], set[str]]:
             continue  # deleted while we looked
         (folder_links if linked_folder else files).add(rel)
     return files, folder_links
+
+
+def refuse_dangerous_output(out: Path, site_dir: Path) -> None:
+    """Never let the output folder be the site, a parent of it or one of its inputs. What
+    else a folder may hold, the writer judges by its manifest (writer.claim_output)."""
+    site = site_dir.resolve()
+    if out == site or out in site.parents or out == Path.home() or out == Path(out.anchor):
+        raise ConfigError(f"refusing to use {out} as the output folder: it holds the site itself")
+    for name in ("content", "templates", "static"):
+        if out == site / name or (site / name) in out.parents:
+            raise ConfigError(f"refusing to write the site into {name}/: choose another output folder")

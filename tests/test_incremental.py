@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from site_builder import cache, search
-from site_builder.builder import PAGES_FIRST, BuildOptions, Builder, BuildReport
+from site_builder.builder import BuildOptions, Builder, CacheMode, SearchMode
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
+from site_builder.report import BuildReport
 from site_builder.signing import SignedReader, user_key
 from site_builder.writer import OutputRefused
 from site_builder.yamlfm import split_and_parse
@@ -27,7 +28,7 @@ from site_builder.yamlfm import split_and_parse
 def fresh_site(site: Path, out: Path) -> tuple[BuildReport, dict[str, bytes]]:
     """The reference: a build from nothing (no cache, an empty output), its report and bytes."""
     shutil.rmtree(out, ignore_errors=True)
-    report = Builder(BuildOptions(site, out), cache="off").build()
+    report = Builder(BuildOptions(site, out), cache=CacheMode.OFF).build()
     return report, tree_bytes(out)
 
 
@@ -203,7 +204,7 @@ class EditSession(RuleBasedStateMachine):
                 story(n, topics=("AI",), day=1 + n, related=(n + 1, (n + 5) % 12), ranks=(n % 4, 3 * n, 1 + n % 2))
             )
         self.next_id = 100
-        self.live = Builder(BuildOptions(self.site, self.root / "live"), cache="read")
+        self.live = Builder(BuildOptions(self.site, self.root / "live"), cache=CacheMode.READ)
 
     def teardown(self):
         shutil.rmtree(self.root, ignore_errors=True)
@@ -326,7 +327,7 @@ def test_a_long_lived_builder_writes_only_the_sitemap_entries_of_new_paths(tmp_p
     escape = feeds.escape
     monkeypatch.setattr(feeds, "escape", lambda text, quote=True: written.append(text) or escape(text, quote))
     site = small_site(tmp_path)
-    builder = Builder(BuildOptions(site), cache="read")
+    builder = Builder(BuildOptions(site), cache=CacheMode.READ)
     builder.build()
     urls = len(written)
     assert urls > 30
@@ -420,12 +421,12 @@ def test_a_stable_plan_keeps_the_refs_of_providers_without_a_domain_for_the_next
     files = {f"content/{n:02d}.md": text(n, day=1 + n) for n in range(20)}
     after_retitle = {**files, "content/04.md": text(4, "Story four, retitled", day=5)}
     long_lived, restarted = make_site(tmp_path / "a", files), make_site(tmp_path / "b", after_retitle)
-    builder = Builder(BuildOptions(long_lived), cache="read")
+    builder = Builder(BuildOptions(long_lived), cache=CacheMode.READ)
     builder.build()
     (long_lived / "content/04.md").write_text(after_retitle["content/04.md"])
     builder.build()  # stable
     before = {entry.article.source: entry for entry in builder._committed.plan.entries}
-    other = Builder(BuildOptions(restarted), cache="read")
+    other = Builder(BuildOptions(restarted), cache=CacheMode.READ)
     other.build()
     for site in (long_lived, restarted):
         (site / "content/06.md").write_text(text(6, day=25))  # a redate: not stable
@@ -512,10 +513,10 @@ def test_cli_prints_no_progress_line_when_not_on_a_terminal(tmp_path, run):
 
 def test_the_preview_can_serve_pages_before_the_search_index_follows(tmp_path):
     site = small_site(tmp_path)
-    builder = Builder(BuildOptions(site), cache="read")  # as serve keeps it
+    builder = Builder(BuildOptions(site), cache=CacheMode.READ)  # as serve keeps it
     builder.build()
     (site / "content/11.md").write_text(story(11, "Pages first, index next", topics=("Cloud", "AI"), day=12))
-    pages_first = builder.build(search=PAGES_FIRST)
+    pages_first = builder.build(search=SearchMode.PAGES_FIRST)
     assert builder.pending and pages_first.rendered > 0
     assert not [rel for rel in pages_first.write.written if rel.startswith("pagefind/")]
     index_next = builder.build()  # not skipped as "nothing changed": the index is stale
@@ -528,14 +529,14 @@ def test_a_pages_first_build_leaves_checking_the_kept_files_to_the_next(tmp_path
     """The edit's pages are published without a stat of every other file; the build that
     follows (pending) finds a file changed behind the builder's back and writes it again."""
     site = small_site(tmp_path)
-    builder = Builder(BuildOptions(site), cache="read")
+    builder = Builder(BuildOptions(site), cache=CacheMode.READ)
     builder.build()
     damaged = site / "_site/404.html"  # a page no story edit touches
     damaged.write_text("edited by hand")
     (site / "content/11.md").write_text(story(11, "Pages first", topics=("Robotics",), day=12))  # a new title only
-    assert builder.build(search=PAGES_FIRST).rendered > 0 and builder.pending
+    assert builder.build(search=SearchMode.PAGES_FIRST).rendered > 0 and builder.pending
     assert damaged.read_text() == "edited by hand"
-    assert builder.build(search=PAGES_FIRST).rendered == 1 and not builder.pending
+    assert builder.build(search=SearchMode.PAGES_FIRST).rendered == 1 and not builder.pending
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
@@ -543,7 +544,7 @@ def test_a_long_lived_build_follows_a_renamed_file_and_its_later_edits(tmp_path)
     """A rename keeps the number of files and the file's stamp: a Builder that looks
     again only at restamped files must still see the new name, and the edits under it."""
     site = small_site(tmp_path)
-    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache=CacheMode.READ)
     live.build()
     moved = site / "content/05-moved.md"
     (site / "content/05.md").rename(moved)
@@ -560,7 +561,7 @@ def test_a_retitled_story_moves_and_a_long_lived_build_moves_the_links_to_it(tmp
     ties them. Retitled, 3 moves (the slug is its title) and 20's page must link the new place."""
     site = small_site(tmp_path)
     (site / "content/20.md").write_text(story(20, "Quantum networking trial", topics=("Robotics",), day=21))
-    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache=CacheMode.READ)
     live.build()
     (site / "content/20.md").write_text(story(20, "Quantum networking trial", topics=("Robotics",), day=21, related=(3,)))
     live.build()  # the link is new: the build must know 20 links to 3 from now on
@@ -577,7 +578,7 @@ def test_a_story_moved_by_its_slug_alone_moves_in_the_more_on_lists_that_show_it
     date, URL): the lists are not computed again, yet the pages showing it must link the
     new place."""
     site = small_site(tmp_path)
-    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache=CacheMode.READ)
     live.build()
     text = (site / "content/04.md").read_text()
     (site / "content/04.md").write_text(text.replace("---\n", "---\nslug: moved-by-its-slug\n", 1))
@@ -599,7 +600,7 @@ def test_an_unchanged_story_moves_when_a_permalink_clash_is_settled_anew(tmp_pat
     site = small_site(tmp_path)
     for n in (6, 7):
         (site / f"content/{n:02d}.md").write_text(story(n, "Same day, same title", day=8))
-    live = Builder(BuildOptions(site, tmp_path / "live"), cache="read")
+    live = Builder(BuildOptions(site, tmp_path / "live"), cache=CacheMode.READ)
     live.build()
     assert (tmp_path / "live/2024/05/08/same-day-same-title-2/index.html").is_file()
     (site / "content/06.md").write_text(story(6, "Another title now", day=8))
@@ -619,21 +620,21 @@ def test_indexing_the_search_after_the_pages_reads_and_plans_nothing_again(tmp_p
     real_plan_site = builder_module.plan_site
     monkeypatch.setattr(builder_module, "plan_site", lambda *a, **k: plans.append(1) or real_plan_site(*a, **k))
     site = small_site(tmp_path)
-    builder = Builder(BuildOptions(site), cache="read")
+    builder = Builder(BuildOptions(site), cache=CacheMode.READ)
     builder.build()
     (site / "content/11.md").write_text(story(11, "Pages first", topics=("Cloud",), day=12))
-    assert builder.build(search=PAGES_FIRST).rendered > 0 and builder.pending
+    assert builder.build(search=SearchMode.PAGES_FIRST).rendered > 0 and builder.pending
     assert len(plans) == 2
-    assert builder.build(search=PAGES_FIRST).rendered == 0
+    assert builder.build(search=SearchMode.PAGES_FIRST).rendered == 0
     assert len(plans) == 2 and not builder.pending
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
     planned = len(plans)  # the fresh build planned too
     (site / "content/11.md").write_text(story(11, "Pages first, then an edit", topics=("Cloud",), day=12))
-    builder.build(search=PAGES_FIRST)
+    builder.build(search=SearchMode.PAGES_FIRST)
     (site / "content/12.md").write_text(story(12, "Saved while the index was pending", day=13))
-    assert builder.build(search=PAGES_FIRST).rendered > 0 and builder.pending
-    assert builder.build(search=PAGES_FIRST).rendered == 0
+    assert builder.build(search=SearchMode.PAGES_FIRST).rendered > 0 and builder.pending
+    assert builder.build(search=SearchMode.PAGES_FIRST).rendered == 0
     assert len(plans) == planned + 2 and not builder.pending
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
@@ -643,7 +644,7 @@ def test_a_long_lived_build_shows_a_date_rewritten_in_another_time_zone(tmp_path
     value; the feeds print the offset as written, so a long-lived build must not take
     over the pages that showed the old spelling."""
     site = small_site(tmp_path)
-    builder = Builder(BuildOptions(site), cache="read")
+    builder = Builder(BuildOptions(site), cache=CacheMode.READ)
     builder.build()
     path = site / "content/29.md"
     path.write_text(path.read_text().replace("2024-05-02T10:00:00Z", "2024-05-02T12:00:00+02:00"))

@@ -125,7 +125,7 @@ def test_past_50000_pages_the_sitemap_is_an_index_of_parts(tmp_path, monkeypatch
     pages) gets parts of at most that many, listed by the index robots.txt names, each
     with the newest lastmod of its pages. An edit rebuilds them as a fresh build does."""
     from site_builder import routes
-    from site_builder.builder import BuildOptions, Builder
+    from site_builder.builder import BuildOptions, Builder, CacheMode
 
     monkeypatch.setattr(routes, "SITEMAP_LIMIT", 7)
     root = tmp_path / "site"
@@ -145,7 +145,7 @@ def test_past_50000_pages_the_sitemap_is_an_index_of_parts(tmp_path, monkeypatch
     story.write_text(story.read_text().replace("\ntitle: ", '\ntitle: "Retitled for the sitemap" # ', 1))
     Builder(BuildOptions(root)).build()
     fresh = tmp_path / "fresh"
-    Builder(BuildOptions(root, out_dir=fresh), cache="off").build()
+    Builder(BuildOptions(root, out_dir=fresh), cache=CacheMode.OFF).build()
     ours = tree_bytes(site.out)
     assert ours == tree_bytes(fresh)
     assert any(b"retitled-for-the-sitemap" in data for name, data in ours.items() if name.startswith("sitemap-"))

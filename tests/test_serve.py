@@ -395,7 +395,7 @@ def test_a_site_that_cannot_build_yet_is_served_once_it_can(tmp_path, start_prev
 def test_a_stream_of_edits_delays_the_search_index_a_few_rounds_only(newsroom):
     """Each edit saved while the preview builds gets its pages first; after
     PAGES_FIRST_ROUNDS such rounds in a row the index is built all the same."""
-    from site_builder.builder import NOW, PAGES_FIRST, BuildOptions
+    from site_builder.builder import BuildOptions, SearchMode
     from site_builder.server import PAGES_FIRST_ROUNDS, Preview
 
     preview = Preview(BuildOptions(newsroom, now=PINNED_NOW), port=0)  # not started: no watcher
@@ -413,6 +413,6 @@ def test_a_stream_of_edits_delays_the_search_index_a_few_rounds_only(newsroom):
         preview.builder.build = build_while_someone_edits
         outcome = preview.rebuild()
         assert outcome.ok and not preview.builder.pending
-        assert modes == [PAGES_FIRST] * PAGES_FIRST_ROUNDS + [NOW]
+        assert modes == [SearchMode.PAGES_FIRST] * PAGES_FIRST_ROUNDS + [SearchMode.NOW]
     finally:
         preview.stop()
