@@ -17,7 +17,8 @@ import lxml.html
 from conftest import BuiltSite, article, make_site, prop, text_of
 from htmlcheck import executable_in_site, page_urls
 from site_builder.content import MAX_TOPICS, parse_article
-from site_builder.importer import Story, article_text, file_name, parse_feed, plain_text
+from site_builder.feed_reader import Story, parse_feed, plain_text
+from site_builder.importer import article_text, file_name
 from site_builder.models import Image, Provider
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
