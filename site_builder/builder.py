@@ -359,8 +359,8 @@ class _Committed:
 @contextlib.contextmanager
 def _gc_paused():
     """A build makes millions of objects and no garbage cycles worth chasing: left on, the
-    cyclic collector scans the whole model again and again (a sixth of a warm build at
-    10,000 stories). It is back on, as it was, once the build is done."""
+    cyclic collector scans the whole model again and again (docs/performance.md, "Garbage
+    collector off"). It is back on, as it was, once the build is done."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

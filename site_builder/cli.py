@@ -99,7 +99,7 @@ def run() -> None:
     one-shot command (all but serve and build --watch) keeps Python's cyclic garbage
     collector off, since nothing it builds outlives it, and the process ends with
     os._exit once its output is flushed, rather than freeing every object of the model
-    one by one first (seconds, for 100,000 stories)."""
+    one by one first, which takes seconds on a large site."""
     args = _parser().parse_args()
     if args.command != "serve" and not getattr(args, "watch", False):
         gc.disable()

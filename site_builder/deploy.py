@@ -23,8 +23,8 @@ from .writer import MANIFEST
 
 FALLBACK_NAME, FALLBACK_EMAIL = "site-builder", "site-builder@users.noreply.github.com"
 # GitHub Pages publishes sites of at most 1 GB: the push of a larger one succeeds, and
-# then its Pages build fails. With the default theme that is about 35,000 stories (28 KB
-# a story: 90,023 make 2.5 GB).
+# then its Pages build fails. With the default theme that is about 35,000 stories
+# (docs/deploy.md).
 PAGES_SIZE_LIMIT = 1_000_000_000
 
 

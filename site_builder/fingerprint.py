@@ -99,7 +99,7 @@ class Fingerprinter:
                 if kind is Entry:  # most lists are of stories or links: no recursion for them
                     parts.append(entries.get(id(item)) or self._entry(item))
                 elif kind is RelatedLink:  # one page's own: a memo would never hit
-                    provider = item.provider  # its fields: a dataclass repr is four times slower
+                    provider = item.provider  # its fields: a dataclass repr is much slower
                     parts.append(repr((
                         item.title, item.href, item.internal,
                         (provider.name, provider.domain) if provider is not None else None, item.published,

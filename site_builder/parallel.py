@@ -56,20 +56,20 @@ def map_chunks(job: Callable[[Sequence], object], items: Sequence, progress: Cal
             progress(total, total)
         return results
     count = workers()
-    # A pool of workers ends when its slowest chunk does, and progress moves by chunks: at
-    # 100,000 stories, 16 chunks were 5,600 pages each.
+    # A pool of workers ends when its slowest chunk does, and progress moves by chunks, so
+    # a chunk holds at most MAX_CHUNK items however large the job.
     size = max(1, min(-(-total // (count * CHUNKS_PER_WORKER)), MAX_CHUNK))
     chunks = [items[i : i + size] for i in range(0, total, size)]
     _job = job
     # A forked worker writes the reference count of every object it reads, so the memory
     # pages holding them become its private copies: by the end of rendering 10,000
     # stories each worker holds most of the model again. Replacing the workers halfway
-    # keeps the peak of the whole process tree 60 MB lower there (400 -> 340 MB), for 2%
-    # more time; smaller jobs keep their workers. The replacements are a second pool,
-    # forked by this thread, not Pool(maxtasksperchild), which forks them from its own
-    # thread while this one runs on: a fork then could copy a lock this thread holds, or
-    # the pipe of a process it is starting (the search index's Pagefind), whose end
-    # would never close and whose start would wait forever.
+    # keeps the peak memory of the whole process tree down, for a little more time
+    # (docs/performance.md, "Workers"); smaller jobs keep their workers. The replacements
+    # are a second pool, forked by this thread, not Pool(maxtasksperchild), which forks
+    # them from its own thread while this one runs on: a fork then could copy a lock this
+    # thread holds, or the pipe of a process it is starting (the search index's Pagefind),
+    # whose end would never close and whose start would wait forever.
     rounds = 2 if total > RECYCLE_ABOVE else 1
     per_round = -(-len(chunks) // rounds)
     results: list = []

@@ -91,7 +91,7 @@ class ArticleReader:
     def _restamped(self, content_dir: Path, files: dict[str, CachedFile], listed: set[tuple[str, int, int]]) -> set | None:
         """The scan entries that differ from this Builder's last read, when that read left
         `files` (the state is the same) and found the very same files, a few with other
-        stamps: at 10,000 stories that saves looking at every file (10 ms). Else None."""
+        stamps: on a large site that saves looking at every file. Else None."""
         last = self._last_scan
         if last is None or last.files is not files or last.content_dir != content_dir or len(listed) != len(last.listed):
             return None

@@ -6,10 +6,10 @@ left out there), and `secured` is never read into the model, so it cannot reach 
 
 How: small HTML records written from the model (never the rendered pages) into one flat
 temporary folder, each carrying the story's link as its `href` meta, then indexed by the
-Pagefind binary that `pagefind[bin]` installs, while the pages render. Measured, not guessed: the Python API's
-service client reads one reply per 0.1 s, so `add_custom_record` would take over 16
-minutes for 10,000 stories, and even one `add_directory` call through it costs about
-0.6 s of fixed waiting per build; the same binary run once on the folder takes 0.1 s.
+Pagefind binary that `pagefind[bin]` installs, while the pages render. The binary, not
+Pagefind's Python API: its service client waits between replies, so a record per story,
+or even one `add_directory` call, costs far more than one run of the binary on the
+folder (docs/performance.md, "The Pagefind binary, run once").
 """
 
 from __future__ import annotations
@@ -38,15 +38,14 @@ SEARCH_DIR = "pagefind"  # the bundle's folder under the site root
 RECORDS_PREFIX = "site-builder-search-"  # + the building process's id: its scratch records
 SHARD_SIZE = 600  # stories per index shard, on average at most: an edit re-indexes one shard
 # ...up to this many shards (a power of two); past 9,600 stories they grow instead. A
-# reader's first search fetches every shard's entry, meta and an index chunk: measured
-# in Chromium on 9,039 stories, 220 KB for one index, 431 KB in 16 shards, 2.3 MB and 770
-# requests in 256 (what 600 a shard gives at 100,000 stories). Capped, an edit there
-# re-indexes a shard of about 5,600 stories: 1.6 s and 285 MB for Pagefind, not 0.13 s.
+# reader's first search fetches every shard's entry, meta and an index chunk, so more
+# shards cost readers bytes and requests, while fewer make an edit re-index more stories
+# (docs/performance.md, "Search shards").
 MAX_SHARDS = 16
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 # Pagefind's engine: the browser runs the main bundle's, and merges each other shard's
-# index into it (mergeIndex loads no WASM of its own), so a shard's copies are left out:
-# at 16 shards, 3.4 MB and 60 files that no reader ever fetched.
+# index into it (mergeIndex loads no WASM of its own), so a shard's copies, which no
+# reader ever fetches, are left out.
 _ENGINE = ("pagefind.js", "pagefind-worker.js", "wasm.")
 
 
@@ -83,16 +82,15 @@ def shard_folder(shard: int) -> str:
 
 class SearchIndexJob:
     """Pagefind indexing of one shard, started early and collected later, so the index is
-    built while the pages are rendered. Sharding also keeps Pagefind's memory down (it
-    grows with the stories indexed at once): 32 MB for 450 stories, 285 MB for the 5,600
-    of a shard at 100,000 stories, where MAX_SHARDS lets shards grow."""
+    built while the pages are rendered. Sharding also keeps Pagefind's memory down, as
+    it grows with the stories indexed at once (docs/performance.md, "Search shards")."""
 
     def __init__(self, entries: Sequence[Entry], config: SiteConfig, folder: str, bundle: Path | None):
         """bundle: where Pagefind writes. A scratch folder beside the staged site, so that
         a new shard's files are moved into place rather than copied; None: beside the
         records (in memory where there is some), for a shard indexed again, whose files
         are mostly the same as those in the output and are then neither copied nor
-        written to disk (at 4,000 stories, about 10 ms of one edit's 270)."""
+        written to disk."""
         self.folder = folder
         self._bundle = bundle
         self._temp = None
@@ -205,10 +203,10 @@ def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Po
 
 # Pagefind's binary allocates with jemalloc (read through its `_RJEM_` prefix), which hands
 # each zeroed 64 KiB buffer (one or more per record) back to the kernel and faults its
-# pages in again: 48 page faults per story. Caching buffers up to 128 KiB per thread keeps
-# them: at 3,621 stories, 174,000 faults became 49,000, system time 0.55 -> 0.25 s, wall
-# 1.25 -> 0.95 s, peak memory +1.5%; the index is byte for byte the same. A binary
-# without jemalloc ignores the variable; one the user set is left alone.
+# pages in again. Caching buffers up to 128 KiB per thread keeps them, which saves most
+# of those page faults and gives the same index, byte for byte (docs/performance.md,
+# "Pagefind's allocator"). A binary without jemalloc ignores the variable; one the user
+# set is left alone.
 PAGEFIND_ALLOCATOR = ("_RJEM_MALLOC_CONF", "tcache_max:131072")
 
 
@@ -227,9 +225,9 @@ def record_inputs(entry: Entry) -> tuple:
 def _record(entry: Entry, url: str, language: str) -> str:
     """A story as Pagefind reads it: indexed text (title, excerpt, provider, topics) and
     the meta the result list shows. The link and the date are given as attribute values,
-    so they are shown but not indexed as words; no image (the results show none). Both cut
-    Pagefind's work by a tenth. No Pagefind filters: their files come out in a different
-    order on every run, which would rewrite the index on builds that change nothing."""
+    so they are shown but not indexed as words; no image (the results show none). Both save
+    Pagefind work. No Pagefind filters: their files come out in a different order on every
+    run, which would rewrite the index on builds that change nothing."""
     a, e = entry.article, html.escape
     parts = [f'<h1 data-pagefind-meta="title">{e(a.title)}</h1>', f'<a data-pagefind-meta="href[href]" href="{e(url)}"></a>']
     if a.excerpt:
@@ -247,10 +245,9 @@ class SearchIndex:
     of files, and re-indexing everything for one edit would cost seconds."""
 
     # Shards indexing at once. While the pages render, one at a time, refilled as each
-    # finishes: at 4,000 stories (8 shards, 2 cores) that took 6% off a cold build, where
-    # the render used to run beside one shard and the other seven waited for its end. Two
-    # beside the render were no faster, and at 10,000 stories took the process tree's
-    # peak memory from 390 to 430 MB (the render workers are at their largest then).
+    # finishes, so the index is mostly done when the pages are; two beside the render are
+    # no faster and raise the peak memory, as the render workers are at their largest then
+    # (docs/performance.md, "Search beside the render").
     WHILE_RENDERING = 1
     PARALLEL = 2  # once the pages are rendered
 

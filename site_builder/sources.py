@@ -27,8 +27,8 @@ def is_ignored_name(name: str) -> bool:
 def scan_article_files(content_dir: Path, refused: list[Problem] | None = None) -> list[tuple[str, int, int]]:
     """Every article file below content_dir as (path, size, mtime_ns), in a stable order;
     hidden folders skipped. One walk serves both the "did anything change" check and the
-    parse cache (at 10,000 stories a second walk and stat would cost 50 ms). Article files
-    a build must not read (see files_below) are left out, and added to `refused`."""
+    parse cache, as a second walk and stat of every file would add to every build. Article
+    files a build must not read (see files_below) are left out, and added to `refused`."""
     found = []
     for _, entry in files_below(str(content_dir), is_ignored_name, refused=refused, wanted=_is_article_name):
         try:
@@ -68,8 +68,7 @@ def files_below(
     """(path relative to root as "a/b.md", entry) of every file below root. Names `ignore`
     accepts are skipped (a folder too, never entered); a folder gone or unreadable is
     skipped. scandir, not os.walk or pathlib: its entries carry their file type, so
-    listing costs no stat call, and plain strings keep 20,000 files under a tenth of a
-    second.
+    listing costs no stat call, and plain strings keep listing a large site's files quick.
 
     regular=True lists a site's own files (root is content/, templates/ or static/ and its
     parent the site folder): regular files, and links to regular files inside the site

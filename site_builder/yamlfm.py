@@ -15,7 +15,7 @@ import frontmatter
 import yaml
 from yaml.resolver import BaseResolver
 
-try:  # libyaml is about 10x faster; fall back to the pure-Python parser when absent
+try:  # libyaml is much faster; fall back to the pure-Python parser when absent
     from yaml.cyaml import CParser as _Parser
 
     def _make_parser(loader, text):
@@ -89,8 +89,8 @@ class FrontMatterLoader(*_BASES, yaml.constructor.SafeConstructor, _CoreSchemaRe
         _CoreSchemaResolver.__init__(self)
 
     # The composer asks these for every node of every record. BaseResolver's versions also
-    # track paths for path resolvers, which this schema has none of: a sixth of the time
-    # spent reading a record. Same answers (tests/test_yaml_equivalence.py).
+    # track paths for path resolvers, which this schema has none of, and that bookkeeping
+    # is a large share of reading a record. Same answers (tests/test_yaml_equivalence.py).
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode:
             if implicit[0]:
