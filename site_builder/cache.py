@@ -39,7 +39,7 @@ CACHE_DIR = ".cache"
 CACHE_FILE = "build-state.pickle"
 LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
-LAST_BUILD_LIMIT = 1 << 30  # bytes; 100,000 stories make 15 MB
+LAST_BUILD_LIMIT = 1 << 30  # bytes: a large site's record is megabytes; a larger file is not ours
 # Bump when the layout of BuildState, of the model or of the snapshot file changes, or
 # what a kept output holds (13: every cache file signed with the user's key).
 FORMAT = 13
