@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import (
-    CACHE_DIR,
     FORMAT,
     BuildState,
     Inputs,
     LastBuild,
+    cache_folder,
     file_stamp,
     ignored_note,
     load_last_build,
@@ -256,7 +256,8 @@ class Builder:
             write=result,
         )
         self._ignored.clear()
-        self.last = LastBuild.of(report, inputs, model.next_change, out, writer.produced)
+        # The note about a foreign cache is said once, not replayed by builds with nothing to do.
+        self.last = LastBuild.of(replace(report, notes=_notes(model.config)), inputs, model.next_change, out, writer.produced)
         self._last_is_ours = True
         if result.changed or rendered or self.reader.changed:
             self._save()
@@ -322,7 +323,9 @@ class Builder:
         """SITE/.cache/templates, signed with the user's key; none without one."""
         if self.cache in (CacheMode.OFF, CacheMode.READ_ONLY) or (key := user_key()) is None:
             return None
-        folder = self.options.site_dir / CACHE_DIR / "templates"
+        folder = cache_folder(self.options.site_dir, "templates")
+        if folder is None:
+            return None  # a link: never written through
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:

@@ -79,11 +79,25 @@ def state_key(*settings) -> tuple:
     return (FORMAT, __version__, *settings)
 
 
+def cache_folder(site_dir: Path, *below: str) -> Path | None:
+    """SITE/.cache (or a folder below it); None when it, or a folder on the way, is a link:
+    a site from elsewhere could point it anywhere, and a build writes and deletes there."""
+    folder = site_dir / CACHE_DIR
+    for name in ("", *below):
+        folder = folder / name if name else folder
+        if folder.is_symlink():
+            return None
+    return folder
+
+
 def load_state(site_dir: Path, key: tuple, ignored: set[str] | None = None) -> BuildState:
     """The last full snapshot, with the changes saved since (the delta file) applied.
     The name of a file that is not ours (its MAC does not verify) is added to `ignored`."""
-    folder = site_dir / CACHE_DIR
+    folder = cache_folder(site_dir)
     secret = user_key()
+    if folder is None:
+        _add(ignored, CACHE_DIR)
+        return BuildState(key)
     if secret is None:
         return BuildState(key)  # no key of the user's: no disk cache
     try:
@@ -134,7 +148,8 @@ def save_state(site_dir: Path, state: BuildState, changed: set[str]) -> None:
         return
     state.base_id, state.since_base = os.urandom(8).hex(), set()
     _save(site_dir, CACHE_FILE, _signed(secret, CACHE_FILE, lambda stream: _write_snapshot(stream, state)))
-    _remove(site_dir / CACHE_DIR / DELTA_FILE)  # none yet, or a leftover: it would not match the new snapshot's id anyway
+    if (folder := cache_folder(site_dir)) is not None:
+        _remove(folder / DELTA_FILE)  # none yet, or a leftover: it would not match the new snapshot's id anyway
 
 
 def _write_snapshot(handle: SignedWriter, state: BuildState) -> None:
@@ -194,7 +209,9 @@ def _signed(secret: bytes, name: str, write: Callable[[SignedWriter], None]) -> 
 
 def _save(site_dir: Path, name: str, write: Callable[[BinaryIO], None]) -> None:
     """Replace SITE/.cache/name atomically with what `write` writes to a file handle."""
-    folder = site_dir / CACHE_DIR
+    folder = cache_folder(site_dir)
+    if folder is None:
+        return  # a link: never written through
     temp = folder / f"{name}.{os.getpid()}.tmp"
     try:
         folder.mkdir(exist_ok=True)
@@ -295,11 +312,11 @@ def save_last_build(site_dir: Path, last: LastBuild) -> None:
 
 
 def load_last_build(site_dir: Path, ignored: set[str] | None = None) -> LastBuild | None:
-    secret = user_key()
-    if secret is None:
+    secret, folder = user_key(), cache_folder(site_dir)
+    if secret is None or folder is None:
         return None
     try:
-        with open_regular(site_dir / CACHE_DIR / LAST_BUILD_FILE, LAST_BUILD_LIMIT) as handle:
+        with open_regular(folder / LAST_BUILD_FILE, LAST_BUILD_LIMIT) as handle:
             data = unseal_json(secret, LAST_BUILD_FILE, handle.read())
     except OSError:
         return None

@@ -41,6 +41,9 @@ MANIFEST = ".site-builder-manifest"  # in the output: the files builds wrote the
 STAGING_MARK = ".site-builder-staging"  # in the staging folder: a build made it
 _RESERVED = frozenset((JOURNAL, MANIFEST, STAGING_MARK))
 _SHOWN = 3  # foreign files named in a refusal
+# What a file manager leaves in a folder it showed: neither a build's nor the user's work,
+# so it neither makes the folder foreign nor is deleted.
+_CLUTTER = frozenset((".DS_Store", "Thumbs.db", "desktop.ini"))
 
 
 class WriteError(BuildError):
@@ -213,7 +216,9 @@ def claim_output(out_dir: Path, staging: Path) -> tuple[set[str], set[str] | Non
     journal = _claim_staging(staging)
     if journal is not None:
         files, _, recorded = _listing(out_dir)
-        if not _journal_is_ours(journal, out_dir, staging, files if recorded is None else files & recorded):
+        # Without a manifest nothing there is known to be a build's: the journal may then
+        # only add files (a commit with a journal always comes after a manifest was made).
+        if not _journal_is_ours(journal, out_dir, staging, set() if recorded is None else files & recorded):
             raise OutputRefused(
                 f"refusing to build: {_shown(str(staging / JOURNAL))} would move or delete files that no "
                 f"build wrote, so it is not a build's; move {_shown(staging.name)}/ away and build again"
@@ -238,7 +243,7 @@ def _read_manifest(out_dir: Path) -> set[str] | None:
     """None when missing or damaged: the folder is then judged as one without a manifest."""
     try:
         files = json.loads((out_dir / MANIFEST).read_bytes())["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     return set(files) if isinstance(files, list) and all(isinstance(f, str) for f in files) else None
 
@@ -246,9 +251,10 @@ def _read_manifest(out_dir: Path) -> set[str] | None:
 def _refuse_foreign(out_dir: Path, foreign: AbstractSet[str], legacy: bool) -> None:
     """A folder without a manifest (legacy) was built by an older site-builder, or by
     none. Its files are taken as a build's only when this build writes each of them, or
-    the last build of this site recorded writing it into this very folder (the cache's
-    record of its outputs): so an output from before manifests builds on without a step,
-    while a folder of one's own, whose files no build wrote, is refused like any other."""
+    this user's last build of this site recorded writing it into this very folder (the
+    signed cache's record of its outputs). So an output from before manifests builds on
+    while its files are the ones this build writes (the message says to delete it once
+    when they are not), and a folder of one's own is refused like any other."""
     if not foreign:
         return
     shown = sorted(foreign, key=lambda rel: (rel.count("/"), rel))
@@ -283,8 +289,13 @@ def _read_journal(staging: Path) -> dict | None:
         journal = json.loads((staging / JOURNAL).read_bytes())
     except FileNotFoundError:
         return None
-    except ValueError:
+    except (ValueError, RecursionError):
         return {"written": [], "removed": []}  # torn: never complete, so nothing was applied
+    except OSError as exc:  # a folder of that name, unreadable: not a journal a build wrote
+        raise OutputRefused(
+            f"refusing to build: {_shown(str(staging / JOURNAL))} cannot be read ({exc.strerror}); "
+            f"move {_shown(staging.name)}/ away and build again"
+        ) from None
     return journal
 
 
@@ -396,7 +407,7 @@ def _walk(root: str) -> tuple[set[str], set[str]]:
     as "a/b/c.html"; no link is followed."""
     files: set[str] = set()
     folder_links: set[str] = set()
-    for rel, entry in files_below(root, regular=False):
+    for rel, entry in files_below(root, lambda name: name in _CLUTTER, regular=False):
         try:
             linked_folder = entry.is_symlink() and entry.is_dir()
         except OSError:

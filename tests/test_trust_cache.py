@@ -171,3 +171,26 @@ def test_without_a_key_the_disk_cache_is_not_used(tmp_path, run, monkeypatch):
     assert first.code == second.code == 0 and rendered(second) == rendered(first) > 0
     assert NOTE not in first.err + second.err and titles(site) == TITLES
     assert not (site / CACHE_DIR / CACHE_FILE).exists()
+
+
+def test_the_note_about_a_foreign_cache_is_said_once(tmp_path, run, monkeypatch):
+    site = make_site(tmp_path / "site", site_files())
+    assert run("build", site).code == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-user"))
+    first, nothing_to_do = run("build", site), run("build", site)
+    assert first.err.count(NOTE) == 1
+    assert nothing_to_do.code == 0 and rendered(nothing_to_do) == 0 and NOTE not in nothing_to_do.err
+
+
+def test_a_cache_folder_that_is_a_link_is_never_written_through(tmp_path, run):
+    """A site from elsewhere may carry .cache as a link to any folder: a build writes its
+    cache there and deletes files in it, so it builds without a disk cache instead."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "build-state.delta.pickle").write_text("not the cache's")
+    site = make_site(tmp_path / "site", site_files())
+    (site / CACHE_DIR).symlink_to(elsewhere, target_is_directory=True)
+    first, second = run("build", site), run("build", site)
+    assert first.code == second.code == 0 and titles(site) == TITLES
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["build-state.delta.pickle"]
+    assert (elsewhere / "build-state.delta.pickle").read_text() == "not the cache's"

@@ -210,3 +210,52 @@ def test_what_a_repository_carries_beside_the_output_cannot_reach_outside_it(tmp
     result = run("build", site)
     assert result.code == 2 and "topics" in result.err
     assert snapshot(elsewhere) == {"index.html": b"someone's page"}
+
+
+def test_a_journal_beside_a_folder_without_a_manifest_deletes_nothing(tmp_path, run):
+    """Without a manifest nothing in the folder is known to be a build's, so a journal
+    found beside it (a repository can carry one) may not replace or delete anything."""
+    site = small_site(tmp_path / "site")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    staging = tmp_path / "mine.staging"
+    staging.mkdir()
+    (staging / ".site-builder-journal.json").write_text(json.dumps({"written": [], "removed": ["notes.txt"]}))
+    result = run("build", site, "-o", mine)
+    assert result.code == 2 and ".site-builder-journal.json" in result.err
+    assert snapshot(mine) == {"notes.txt": b"mine"}
+
+
+def test_what_a_file_manager_leaves_is_neither_foreign_nor_deleted(tmp_path, run):
+    site = small_site(tmp_path / "site")
+    out = site / "_site"
+    assert run("build", site).code == 0
+    for folder in (out, out / "topics"):
+        (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (site / "content/1.md").write_text(article("Story 1, edited", url="https://example.com/1"))
+    result = run("build", site)
+    assert result.code == 0, result.err
+    assert (out / ".DS_Store").read_bytes() == (out / "topics/.DS_Store").read_bytes() == b"\0\0\0\1Bud1"
+    assert ".DS_Store" not in json.loads((out / MANIFEST).read_text())["files"]
+
+
+@pytest.mark.parametrize("damage", ["deep manifest", "journal folder"])
+def test_damaged_records_in_the_output_are_errors_not_tracebacks(tmp_path, run, damage):
+    site = small_site(tmp_path / "site")
+    out = site / "_site"
+    assert run("build", site).code == 0
+    if damage == "deep manifest":  # read as no manifest: every file is one the build writes
+        (out / MANIFEST).write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        staging = site / "_site.staging"
+        (staging / ".site-builder-journal.json").mkdir(parents=True)
+        (staging / ".site-builder-staging").write_bytes(b"")
+    (site / "content/1.md").write_text(article("Story 1, edited", url="https://example.com/1"))
+    result = run("build", site)
+    assert "Traceback" not in result.err
+    if damage == "deep manifest":
+        assert result.code == 0, result.err
+        assert set(json.loads((out / MANIFEST).read_text())["files"]) == listed(out)
+    else:
+        assert result.code == 2 and "cannot be read" in result.err
