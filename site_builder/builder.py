@@ -42,7 +42,7 @@ from .search import SearchIndex, shard_count
 from .selection import Selection, select
 from .signing import user_key
 from .sources import content_folder, scan_article_files, theme_files
-from .theme import collect_static, default_theme_dir, template_bytes
+from .theme import collect_static, default_theme_dir, listed_files, template_bytes
 from .writer import SiteWriter, refuse_dangerous_output
 
 if TYPE_CHECKING:
@@ -386,10 +386,8 @@ def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int
     parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output), articles]
     for folder in (site / "templates", site / "static"):
         parts += [(path, file_stamp(path)) for _, path in theme_files(folder, refused)]
-    ours: list[Problem] = []  # the package's theme: named by full path, not as the site's own
-    for folder in (theme / "templates", theme / "static"):
-        parts += [(path, file_stamp(path)) for _, path in theme_files(folder, ours)]
-    refused += [replace(problem, path=str(theme / problem.path)) for problem in ours]
+    for folder in (theme / "templates", theme / "static"):  # the package's own: trusted
+        parts += [(path, file_stamp(path)) for _, path in listed_files(folder)]
     refused.sort(key=_by_path)  # scandir's order is the file system's
     parts.append([(problem.path, problem.message) for problem in refused])
     try:

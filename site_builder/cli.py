@@ -293,6 +293,8 @@ def serve(args: argparse.Namespace, options: BuildOptions) -> None:
             print(f"Serving {preview.url} (press Ctrl-C to stop)", flush=True)
             wait_for_interrupt()
         finally:
+            if main:  # a second SIGTERM must not cut the clean-up short
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
             preview.stop()
     finally:
         if main:

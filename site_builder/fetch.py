@@ -23,6 +23,7 @@ import urllib.request
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
+from .models import printable
 
 MAX_BYTES = 20 * 1024 * 1024
 DEADLINE = 20.0  # seconds for connect, headers and body together
@@ -129,7 +130,7 @@ def _left(end: float) -> float:
 
 def shown(text: str, limit: int = 200) -> str:
     """Text from the network as one printable line: controls escaped, length bounded."""
-    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text[: limit + 1])
+    text = printable(text[: limit + 1])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -10,10 +10,12 @@ MAX_ARTICLE_BYTES = 2 * 1024 * 1024  # real records are a few KB; bound the work
 
 # What a terminal or a page could take for something other than text: C0 controls (ESC
 # starts escape sequences, BEL, CR), DEL, the C1 controls (0x9b is a one-byte CSI), the
-# Unicode line separators, and the bidi overrides and isolates that make text read in
-# another order than it is stored.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Unicode line separators, the bidi marks, overrides and isolates that make text read in
+# another order than it is stored, and lone surrogates (a file name that is not UTF-8),
+# which cannot even be encoded for output.
+_OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
+_UNSAFE_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHERS}]")
 
 
 def _escaped(match: re.Match) -> str:

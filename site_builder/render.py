@@ -31,7 +31,7 @@ from .pages import ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SiteP
 from .parallel import map_chunks
 from .search import shard_count, shard_folder
 from .signing import Untrusted, open_regular, seal, unseal
-from .sources import theme_files
+from .theme import listed_files
 
 
 class RenderError(BuildError):
@@ -220,14 +220,14 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
 
 class ListedLoader(jinja2.BaseLoader):
-    """Templates by name from the files `theme_files` lists in each folder, the first
+    """Templates by name from the files `listed_files` lists in each folder, the first
     folder's over the next's: nothing else (a name with `..`, a link the listing left
     out) is ever opened. Current while the file's mtime is, as FileSystemLoader does."""
 
     def __init__(self, folders: list[Path]):
         self.files: dict[str, str] = {}
         for folder in reversed(folders):
-            self.files.update(theme_files(folder))
+            self.files.update(listed_files(folder))
 
     def get_source(self, environment, template: str):
         path = self.files.get("/".join(split_template_path(template)))

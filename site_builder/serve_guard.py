@@ -36,7 +36,12 @@ def is_loopback(host: str) -> bool:
 
 
 def is_wildcard(host: str) -> bool:
-    return host.strip("[]") in ("", "0.0.0.0", "::")
+    """Every interface: "", 0.0.0.0, ::, and their other spellings (0, ::0, ...)."""
+    bare = host.strip("[]")
+    try:
+        return bare in ("", "0") or ipaddress.ip_address(bare).is_unspecified
+    except ValueError:
+        return False
 
 
 def allowed_names(bind_host: str) -> frozenset[str]:

@@ -235,7 +235,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         messages = "\n".join(self.server.state.snapshot()["messages"]) or "The site is being built."
         page = (
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Site not built</title></head>"
-            f"<body><h1>The site could not be built</h1><pre>{_escape(messages)}</pre></body></html>"
+            f"<body><h1>The site could not be built</h1><pre>{escape_html(messages)}</pre></body></html>"
         ).encode()
         self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/html; charset=utf-8", self._with_client(page, base_path, generation), head)
 
@@ -318,28 +318,23 @@ def resolve(root: Path, base_path: str, raw_path: str) -> Path | Redirect | None
     if any(part in (".", "..") for part in parts):
         return None
     target = root.joinpath(*[part for part in parts if part])
-    if parts[-1] == "":
-        target = target / "index.html"
-    elif target.is_dir():
-        return Redirect(raw_path + "/")
-    elif not target.is_file() and target.with_name(target.name + ".html").is_file():
-        target = target.with_name(target.name + ".html")  # GitHub Pages serves /about from about.html
-    real_root = root.resolve()
-    try:
-        inside = target.resolve().is_relative_to(real_root)
+    try:  # a name too long for the file system is a 404, like any other missing file
+        if parts[-1] == "":
+            target = target / "index.html"
+        elif target.is_dir():
+            return Redirect(raw_path + "/")
+        elif not target.is_file() and target.with_name(target.name + ".html").is_file():
+            target = target.with_name(target.name + ".html")  # GitHub Pages serves /about from about.html
+        inside = target.resolve().is_relative_to(root.resolve())
+        return target if inside and target.is_file() else None
     except OSError:
         return None
-    return target if inside and target.is_file() else None
 
 
 def _pages_changed(report) -> bool:
     """Whether a build changed what a page shows (not just the search index)."""
     removed = report.write.removed if report.write else []
     return bool(report.rendered) or any(not rel.startswith(SEARCH_DIR + "/") for rel in removed)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 PAGES_FIRST_ROUNDS = 3  # edits served ahead of a pending search index, at most, in a row

@@ -49,13 +49,17 @@ def find_article_files(content_dir: Path) -> list[Path]:
     return [Path(path) for path, _, _ in scan_article_files(content_dir)]
 
 
-def theme_files(folder: Path, refused: list[Problem] | None = None) -> list[tuple[str, str]]:
+def theme_files(folder: Path, refused: list[Problem] | None = None, trusted: bool = False) -> list[tuple[str, str]]:
     """(path relative to folder as "a/b.css", full path) of every template or static file
     below folder, sorted; none when it is missing. Editors' swap and backup files and
     dotfiles are skipped, as in content/: a build never reads them, so they must not
     count as a change either (a vim swap file would otherwise re-render every page).
-    Files a build must not read (see files_below) are left out, and added to `refused`."""
-    return sorted((rel, entry.path) for rel, entry in files_below(str(folder), is_ignored_name, refused=refused))
+    Files a build must not read (see files_below) are left out, and added to `refused`;
+    trusted (the package's own theme, which an installer may lay out as links): any link
+    to a file is listed."""
+    return sorted(
+        (rel, entry.path) for rel, entry in files_below(str(folder), is_ignored_name, refused=refused, trusted=trusted)
+    )
 
 
 def files_below(
@@ -64,6 +68,7 @@ def files_below(
     regular: bool = True,
     refused: list[Problem] | None = None,
     wanted: Callable[[str], bool] | None = None,
+    trusted: bool = False,
 ) -> Iterator[tuple[str, os.DirEntry]]:
     """(path relative to root as "a/b.md", entry) of every file below root. Names `ignore`
     accepts are skipped (a folder too, never entered); a folder gone or unreadable is
@@ -77,18 +82,21 @@ def files_below(
     a named pipe (opening one waits forever), a socket or device; when `refused` is a list,
     each is added to it as an error naming it by its path from the site folder. Of files,
     only names `wanted` accepts (all when None) are listed or refused. A link to a folder
-    is never followed (no loops, nothing behind it taken for ours); one within the site is
-    passed over in silence, as its files are there to list anyway, while one leaving the
-    site, or into a hidden folder, is refused: its files will not be published, say so.
+    is never followed (no loops, nothing behind it taken for ours); one to a folder below
+    root is passed over in silence, as its files are listed there anyway, while one to
+    anywhere else (elsewhere in the site, out of it, into a hidden folder) is refused:
+    its files will not be published, so say so.
     Only links cost a realpath call: a plain file's type comes with the listing.
 
     regular=False lists anything that is not a folder, links to folders too (a build's
-    output, to check and prune)."""
-    site = label = ""
-    if regular:
+    output, to check and prune). trusted=True lists regular files and links to them
+    wherever they lead, and passes over anything else in silence (the package's theme)."""
+    site = label = real_root = ""
+    if regular and not trusted:
         site = os.path.realpath(os.path.dirname(root) or ".")
         label = os.path.basename(root)
-        outside = _outside(os.path.realpath(root), site, "folder")
+        real_root = os.path.realpath(root)
+        outside = _outside(real_root, site, "folder")
         if outside is not None:  # root itself is a link (content/ kept elsewhere): nothing read
             if os.path.isdir(root) and refused is not None:
                 refused.append(Problem(label, outside))
@@ -112,11 +120,13 @@ def files_below(
                     if not regular:  # anything else, links to folders too (never followed)
                         yield prefix + name, entry
                         continue
-                    if entry.is_file(follow_symlinks=False):
+                    if entry.is_file(follow_symlinks=trusted):
                         if wanted is None or wanted(name):
                             yield prefix + name, entry
                         continue
-                    is_folder, why = refusal(entry, site)
+                    if trusted:
+                        continue
+                    is_folder, why = refusal(entry, site, real_root)
                 except OSError:
                     continue  # deleted while we looked
                 if not is_folder and wanted is not None and not wanted(name):
@@ -128,11 +138,12 @@ def files_below(
                     refused.append(Problem(f"{label}/{prefix}{name}", why))
 
 
-def refusal(entry: os.DirEntry, site: str) -> tuple[bool, str | None]:
+def refusal(entry: os.DirEntry, site: str, root: str = "") -> tuple[bool, str | None]:
     """For an entry that is neither a plain file nor a plain folder: whether it stands for
     a folder, and why a build must not read it (None: it may, or a folder link may be
-    passed over). `site` is the site folder's real path. The one place that decides which
-    links and special files a build trusts; see files_below."""
+    passed over). `site` is the site folder's real path, `root` the real path of the
+    folder being listed. The one place that decides which links and special files a
+    build trusts; see files_below."""
     if not entry.is_symlink():
         return False, f"is {_kind(entry.stat(follow_symlinks=False).st_mode)}, not a file; not read: remove it"
     target = os.path.realpath(entry.path)
@@ -142,7 +153,12 @@ def refusal(entry: os.DirEntry, site: str) -> tuple[bool, str | None]:
         return False, ("is a link to nothing (its target is missing, or links go round in a loop); "
                        "not read: fix or remove the link")
     if stat.S_ISDIR(mode):
-        return True, _outside(target, site, "folder")
+        outside = _outside(target, site, "folder")
+        if outside is None and root and not (target + os.sep).startswith(root + os.sep):
+            # Inside the site but not below the folder listed: its files are listed nowhere.
+            name = os.path.basename(root)
+            return True, f"is a link to a folder outside {name}/; not followed: move its files into {name}/ instead"
+        return True, outside
     outside = _outside(target, site, "file")
     if outside is not None:
         return False, outside

@@ -18,15 +18,21 @@ def default_theme_dir() -> Path:
     return _PACKAGE.parent
 
 
+def listed_files(folder: Path, refused: list | None = None) -> list[tuple[str, str]]:
+    """sources.theme_files, trusting the package's own theme folders (an installer may lay
+    their files out as links to elsewhere) and no other."""
+    return theme_files(folder, refused, trusted=folder.parent == default_theme_dir())
+
+
 def collect_static(site_dir: Path) -> dict[str, bytes]:
     """The theme's static files, then the site's own over them (same path wins)."""
     files: dict[str, bytes] = {}
     for root in (default_theme_dir() / "static", site_dir / "static"):
-        for rel, path in theme_files(root):
+        for rel, path in listed_files(root):
             files[rel] = Path(path).read_bytes()
     return dict(sorted(files.items()))
 
 
 def template_bytes(folders: list[Path]) -> list[tuple[str, bytes]]:
     """Every template file, so editing any of them re-renders the pages."""
-    return [(path, Path(path).read_bytes()) for folder in folders for _, path in theme_files(folder)]
+    return [(path, Path(path).read_bytes()) for folder in folders for _, path in listed_files(folder)]

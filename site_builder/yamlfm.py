@@ -319,9 +319,14 @@ def _check_nesting(fm_text: str, first_line: int) -> None:
 
 
 def _field_at(key_lines: dict, line: int) -> str | None:
-    """The top-level field whose value holds `line` (the last key starting at or above it)."""
+    """The top-level field whose value holds `line` (the last key starting at or above it);
+    None when two keys start on that line (a flow mapping): which one holds the value is
+    not known, and a value of `secured` must never be quoted as another field's."""
     above = [(key_line, key) for key, key_line in key_lines.items() if key_line <= line]
-    return max(above)[1] if above else None
+    if not above:
+        return None
+    last = max(above)
+    return None if sum(key_line == last[0] for key_line, _ in above) > 1 else last[1]
 
 
 def _check_size(root, first_line: int) -> None:

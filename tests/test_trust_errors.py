@@ -195,3 +195,21 @@ def test_a_key_given_twice_is_an_error_naming_it_and_its_line(run, tmp_path):
     assert "content/block.md:8: error: 'webUrl' is given twice (first on line 7)" in result.err, result.err
     published = [text_of(prop(e, "name")) for e in BuiltSite(site / "_site").entries("/")]
     assert published == ["A good story"]
+
+
+def test_a_secured_value_in_a_flow_mapping_is_not_quoted_as_another_field(run, tmp_path):
+    """Two keys on one line: which one holds a bad value is not known, so none is quoted
+    (the date-like token was shown as the title's value)."""
+    site = make_site(tmp_path, {"content/a.md": "---\n{title: x, secured: 2099-13-41}\n---\n"})
+    result = run("build", site)
+    assert result.code == 1 and "content/a.md:2: error:" in result.err, result.err
+    assert "2099-13-41" not in result.out + result.err
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped(run, tmp_path):
+    site = make_site(tmp_path, {"content/good.md": article("Good")})
+    with open(os.path.join(os.fsencode(site / "content"), b"bad\xff\xe2\x80\x8f.md"), "wb") as handle:
+        handle.write(b"no front matter\n")
+    result = run("build", site)
+    assert result.code == 1 and "content/bad\\udcff\\u200f.md:1: error:" in result.err, ascii(result.err)
+    (result.out + result.err).encode("utf-8")  # no lone surrogate left to fail a terminal or a page

@@ -221,3 +221,39 @@ def test_deploy_pushes_nothing_when_a_static_file_links_into_git(tmp_path, run, 
     result = run("deploy", site)
     assert_refused(result, "static/cfg.txt: error: is a link into .git/")
     assert git(remote, "branch", "--list") == ""  # nothing pushed
+
+
+def test_the_packages_own_theme_may_be_installed_as_links(tmp_path, run, monkeypatch):
+    """An installer may lay the package's files out as links into a store elsewhere: the
+    default theme is ours, so its links are followed, while the site's own are not."""
+    from site_builder import builder, theme
+
+    store = tmp_path / "store"
+    shutil.copytree(theme.default_theme_dir() / "templates", store / "templates")
+    shutil.copytree(theme.default_theme_dir() / "static", store / "static")
+    linked = tmp_path / "installed" / "theme"
+    for path in sorted(store.rglob("*")):
+        if path.is_file():
+            target = linked / path.relative_to(store)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path)
+    for module in (theme, builder):
+        monkeypatch.setattr(module, "default_theme_dir", lambda: linked)
+    site = own_site(tmp_path / "site")
+    (site / "static").mkdir(exist_ok=True)
+    (site / "static/extra.css").symlink_to(store / "static/assets/site.css")  # the site's own: refused
+    result = run("build", site)
+    assert_refused(result, "static/extra.css: error: is a link to a file outside the site folder; not read")
+    assert titles(site) == {"Own story", "Other story"}
+    assert (site / "_site/assets/site.css").read_bytes() == (store / "static/assets/site.css").read_bytes()
+
+
+def test_a_folder_link_to_elsewhere_in_the_site_is_named_not_skipped(tmp_path, run):
+    """content/shared -> ../shared: its stories are listed nowhere, so say so."""
+    site = own_site(tmp_path / "site", {"shared/third.md": article("Third story", url="https://example.com/third")})
+    (site / "content/shared").symlink_to(site / "shared", target_is_directory=True)
+    (site / "content/again").symlink_to(site / "content", target_is_directory=True)  # below content/: silent
+    result = run("build", site)
+    assert_refused(result, "content/shared: error: is a link to a folder outside content/; not followed")
+    assert "content/again" not in result.err
+    assert titles(site) == {"Own story", "Other story"}

@@ -260,3 +260,19 @@ def test_serving_beyond_this_machine_warns_that_drafts_show(newsroom, host, warn
         code, out, err = _interrupt(process)
     assert code == 0 and "Traceback" not in err
     assert ("warning:" in err and "drafts" in err and "network" in err) is warns, err
+
+
+def test_a_name_too_long_for_the_file_system_is_a_404(newsroom, start_preview):
+    """Any web page may ask the preview for such a path (an <img> needs no Host of its own)."""
+    preview = start_preview(newsroom)
+    for path in ("/newsroom/" + "a" * 300, "/newsroom/topics/" + "b" * 300 + "/"):
+        code, _, _ = ask(preview.server.port, path, None)
+        assert code == 404
+    assert ask(preview.server.port, STORY, None)[0] == 200
+
+
+def test_every_spelling_of_every_interface_is_a_wildcard():
+    from site_builder.serve_guard import is_wildcard
+
+    assert all(map(is_wildcard, ("", "0", "0.0.0.0", "::", "[::]", "::0", "0:0:0:0:0:0:0:0")))
+    assert not any(map(is_wildcard, ("127.0.0.1", "localhost", "::1", "[::1]", "example.org")))
