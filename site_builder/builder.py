@@ -21,11 +21,11 @@ from .cache import (
     BuildState,
     Inputs,
     LastBuild,
-    cache_folder,
     file_stamp,
     ignored_note,
     load_last_build,
     load_state,
+    make_cache_folder,
     save_last_build,
     save_state,
     stamp_written,
@@ -323,13 +323,9 @@ class Builder:
         """SITE/.cache/templates, signed with the user's key; none without one."""
         if self.cache in (CacheMode.OFF, CacheMode.READ_ONLY) or (key := user_key()) is None:
             return None
-        folder = cache_folder(self.options.site_dir, "templates")
+        folder = make_cache_folder(self.options.site_dir, "templates")
         if folder is None:
-            return None  # a link: never written through
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return None
+            return None  # a link, or not writable: never written through
         from .render import SignedBytecodeCache
 
         cache = SignedBytecodeCache(folder, key)

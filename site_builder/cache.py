@@ -90,6 +90,23 @@ def cache_folder(site_dir: Path, *below: str) -> Path | None:
     return folder
 
 
+def make_cache_folder(site_dir: Path, *below: str) -> Path | None:
+    """cache_folder, made if missing, with a .gitignore so that nothing in it is ever
+    committed by accident (compiled templates are written before the first state is);
+    None when it is a link or cannot be made (a read-only site still builds)."""
+    folder = cache_folder(site_dir, *below)
+    if folder is None:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = site_dir / CACHE_DIR / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+    except OSError:
+        return None
+    return folder
+
+
 def load_state(site_dir: Path, key: tuple, ignored: set[str] | None = None) -> BuildState:
     """The last full snapshot, with the changes saved since (the delta file) applied.
     The name of a file that is not ours (its MAC does not verify) is added to `ignored`."""
@@ -209,14 +226,11 @@ def _signed(secret: bytes, name: str, write: Callable[[SignedWriter], None]) -> 
 
 def _save(site_dir: Path, name: str, write: Callable[[BinaryIO], None]) -> None:
     """Replace SITE/.cache/name atomically with what `write` writes to a file handle."""
-    folder = cache_folder(site_dir)
+    folder = make_cache_folder(site_dir)
     if folder is None:
-        return  # a link: never written through
+        return  # a link, or not writable: never written through
     temp = folder / f"{name}.{os.getpid()}.tmp"
     try:
-        folder.mkdir(exist_ok=True)
-        if not (folder / ".gitignore").exists():
-            (folder / ".gitignore").write_text("*\n")  # never committed by accident
         with open(temp, "wb") as handle:
             write(handle)
         os.replace(temp, folder / name)

@@ -176,8 +176,19 @@ def _connection(base: type[http.client.HTTPConnection]) -> type[http.client.HTTP
             self.response_class = functools.partial(_DeadlineResponse, end=end)
 
         def connect(self) -> None:
-            self.timeout = _left(self._end)  # each connection, redirects too, gets what is left
+            # Each step (TCP connect, TLS handshake, sending the request) gets only what is
+            # left of the one deadline, for each connection, redirects' too.
+            self.timeout = _left(self._end)
+            create = self._create_connection
+
+            def connected(*args, **kwargs):
+                sock = create(*args, **kwargs)
+                sock.settimeout(_left(self._end))
+                return sock
+
+            self._create_connection = connected
             super().connect()
+            self.sock.settimeout(_left(self._end))
 
     return Connection
 

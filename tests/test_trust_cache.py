@@ -194,3 +194,14 @@ def test_a_cache_folder_that_is_a_link_is_never_written_through(tmp_path, run):
     assert first.code == second.code == 0 and titles(site) == TITLES
     assert sorted(p.name for p in elsewhere.iterdir()) == ["build-state.delta.pickle"]
     assert (elsewhere / "build-state.delta.pickle").read_text() == "not the cache's"
+
+
+def test_compiled_templates_are_never_left_to_commit(tmp_path, run):
+    """A first build that fails while rendering has already compiled templates into the
+    cache: the cache's .gitignore is there all the same, so `git add -A` takes none."""
+    files = {**site_files(), "templates/404.html": "{% extends 'base.html' %}{% block main %}{{ no_such_value }}{% endblock %}"}
+    site = make_site(tmp_path / "site", files)
+    result = run("build", site)
+    assert result.code == 1 and "404.html" in result.err
+    assert any((site / CACHE_DIR / "templates").iterdir())
+    assert (site / CACHE_DIR / ".gitignore").read_text() == "*\n"
