@@ -119,10 +119,15 @@ class SignedWriter:
         handle.write(MAGIC)
 
     def write(self, data) -> int:
+        """Buffered, and written in records of exactly RECORD bytes (pickle writes a large
+        object in one call): the reader then refuses any longer record unread."""
         self._buffer += data
         if len(self._buffer) >= RECORD:
-            self._record(self._buffer)
-            self._buffer = bytearray()
+            whole = len(self._buffer) - len(self._buffer) % RECORD
+            with memoryview(self._buffer) as view:
+                for start in range(0, whole, RECORD):
+                    self._record(view[start : start + RECORD])
+            del self._buffer[:whole]
         return len(data)
 
     def close(self) -> None:
@@ -142,7 +147,8 @@ class SignedWriter:
 class SignedReader:
     """A file-like for pickle.load over what SignedWriter wrote: each record is read and
     checked whole before any of its bytes are handed out. Raises Untrusted on the first
-    record that fails (or a length beyond the file's end, before reading it)."""
+    record that fails (or a length beyond the file's end or over RECORD, before reading
+    it: a planted file never makes us hold more than one record)."""
 
     def __init__(self, handle: BinaryIO, key: bytes, purpose: str):
         self._handle, self._key, self._chain = handle, key, purpose.encode()
@@ -157,8 +163,8 @@ class SignedReader:
             return False
         header = self._handle.read(8)
         size = int.from_bytes(header, "big")
-        if len(header) < 8 or size > self._left - 8 - TAG:
-            raise Untrusted("cut short")
+        if len(header) < 8 or size > RECORD or size > self._left - 8 - TAG:
+            raise Untrusted("cut short, or a record longer than any we write")
         payload = self._handle.read(size)
         tag = self._handle.read(TAG)
         self._left -= 8 + size + TAG

@@ -205,3 +205,30 @@ def test_compiled_templates_are_never_left_to_commit(tmp_path, run):
     assert result.code == 1 and "404.html" in result.err
     assert any((site / CACHE_DIR / "templates").iterdir())
     assert (site / CACHE_DIR / ".gitignore").read_text() == "*\n"
+
+
+def test_a_planted_record_is_refused_before_it_is_read(tmp_path):
+    """Every record we write is at most signing.RECORD bytes, even for an object pickled
+    in one write; a longer one is refused by its length, so a planted file never makes a
+    build hold more than one record of it."""
+    from site_builder import signing
+
+    key = os.urandom(signing.KEY_BYTES)
+    big = {"articles": os.urandom(3 * signing.RECORD + 12345)}
+    with open(tmp_path / "ours", "wb") as handle:
+        writer = signing.SignedWriter(handle, key, "state")
+        pickle.dump(big, writer, protocol=pickle.HIGHEST_PROTOCOL)
+        writer.close()
+    with open(tmp_path / "ours", "rb") as handle:
+        reader = signing.SignedReader(handle, key, "state")
+        assert pickle.load(reader) == big
+        reader.end()
+
+    size = 64 * signing.RECORD
+    with open(tmp_path / "planted", "wb") as handle:
+        handle.write(signing.MAGIC + size.to_bytes(8, "big"))
+        handle.truncate(len(signing.MAGIC) + 8 + size + signing.TAG)  # sparse: a 64 MiB record
+    with open(tmp_path / "planted", "rb") as handle:
+        with pytest.raises(signing.Untrusted):
+            signing.SignedReader(handle, key, "state").read(1)
+        assert handle.tell() == len(signing.MAGIC) + 8  # its payload was never read
