@@ -227,15 +227,21 @@ def _signed(secret: bytes, name: str, write: Callable[[SignedWriter], None]) -> 
 def _save(site_dir: Path, name: str, write: Callable[[BinaryIO], None]) -> None:
     """Replace SITE/.cache/name atomically with what `write` writes to a file handle."""
     folder = make_cache_folder(site_dir)
-    if folder is None:
-        return  # a link, or not writable: never written through
-    temp = folder / f"{name}.{os.getpid()}.tmp"
+    if folder is not None:  # else a link, or not writable: never written through
+        replace_file(folder / name, write)
+
+
+def replace_file(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Replace a cache file with what `write` writes to a handle: into a file beside it,
+    then renamed over it, so no reader sees it half written. A cache is optional: when it
+    cannot be written (a read-only site), nothing is left behind and nothing is raised."""
+    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with open(temp, "wb") as handle:
             write(handle)
-        os.replace(temp, folder / name)
+        os.replace(temp, path)
     except OSError:
-        _remove(temp)  # a read-only site folder still builds; it just will not be faster next time
+        _remove(temp)
     except BaseException:
         _remove(temp)
         raise

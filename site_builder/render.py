@@ -25,7 +25,7 @@ from markupsafe import Markup
 from . import feeds
 from .config import SiteConfig
 from .errors import BuildError
-from .cache import file_stamp
+from .cache import file_stamp, replace_file
 from .markup import rebase_links
 from .pages import ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
 from .parallel import map_chunks
@@ -262,6 +262,7 @@ class SignedBytecodeCache(jinja2.BytecodeCache):
 
     def __init__(self, folder: Path, key: bytes):
         self.folder, self.key = folder, key
+        self._verified: dict[str, bytes] = {}  # by bucket key: what _sweep read and checked
         self.foreign = self._sweep()
 
     def _path(self, bucket_key: str) -> Path:
@@ -278,8 +279,9 @@ class SignedBytecodeCache(jinja2.BytecodeCache):
                 name = entry.name
                 if not (name.startswith("__jinja2_") and name.endswith(".cache")):
                     continue  # never read
+                bucket_key = name[len("__jinja2_") : -len(".cache")]
                 try:
-                    self._read(entry.path, name[len("__jinja2_") : -len(".cache")])
+                    self._verified[bucket_key] = self._read(entry.path, bucket_key)
                 except Untrusted:
                     found = True
                     with contextlib.suppress(OSError):
@@ -289,21 +291,17 @@ class SignedBytecodeCache(jinja2.BytecodeCache):
         return found
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            data = self._read(self._path(bucket.key), bucket.key)
-        except (OSError, Untrusted):
-            return  # none yet, or not ours: compiled afresh (and saved over it)
+        data = self._verified.pop(bucket.key, None)  # read once: checked when the cache opened
+        if data is None:
+            try:
+                data = self._read(self._path(bucket.key), bucket.key)
+            except (OSError, Untrusted):
+                return  # none yet, or not ours: compiled afresh (and saved over it)
         bucket.bytecode_from_string(data)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        path = self._path(bucket.key)
-        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # renamed into place: never seen half written
-        try:
-            temp.write_bytes(seal(self.key, _purpose(bucket.key), bucket.bytecode_to_string()))
-            os.replace(temp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                temp.unlink()
+        sealed = seal(self.key, _purpose(bucket.key), bucket.bytecode_to_string())
+        replace_file(self._path(bucket.key), lambda handle: handle.write(sealed))
 
 
 def _purpose(bucket_key: str) -> str:
