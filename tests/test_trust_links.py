@@ -15,6 +15,9 @@ from conftest import BuiltSite, article, make_site, prop, text_of
 SECRET = "SECRET-FROM-OUTSIDE-THE-SITE"
 
 
+OWN_TITLES = {"Own story", "Other story"}
+
+
 def own_site(root: Path, files: dict[str, str | bytes] | None = None) -> Path:
     return make_site(root, {
         "content/own.md": article("Own story", "https://example.com/own"),
@@ -30,6 +33,14 @@ def titles(site: Path) -> set[str]:
 
 def published_bytes(site: Path) -> bytes:
     return b"".join(path.read_bytes() for path in BuiltSite(site / "_site").all_files())
+
+
+def assert_own_stories_only(site: Path, *absent: str) -> None:
+    """The site's own stories are published, nothing of SECRET is, nor these paths."""
+    assert titles(site) == OWN_TITLES
+    assert SECRET.encode() not in published_bytes(site)
+    for rel in absent:
+        assert not (site / "_site" / rel).exists(), rel
 
 
 def assert_refused(result, *lines: str) -> None:
@@ -54,11 +65,9 @@ def test_a_static_file_linked_out_of_the_site_is_named_and_not_published(tmp_pat
         "static/etc-passwd.txt: error: is a link to a file outside the site folder",
     )
     out = site / "_site"
-    assert not (out / "passwd.txt").exists() and not (out / "etc-passwd.txt").exists()
-    assert SECRET.encode() not in published_bytes(site)
+    assert_own_stories_only(site, "passwd.txt", "etc-passwd.txt")
     assert (out / "kept.css").read_text() == "a{}"
     assert (out / "shared.txt").read_text() == "shared within the site"
-    assert titles(site) == {"Own story", "Other story"}
     assert "2 errors" in result.out
     # check says the same, and a build that finds nothing changed says it again.
     assert_refused(run("check", site), "static/passwd.txt: error: is a link to a file outside")
@@ -83,9 +92,7 @@ def test_links_into_git_or_to_a_dotfile_are_refused(tmp_path, run):
         "static/env.txt: error: is a link to a hidden file of the site (.env); not read",
         "static/repo: error: is a link to a hidden folder of the site (.git); not followed",
     )
-    assert SECRET.encode() not in published_bytes(site)
-    assert not (site / "_site/cfg.txt").exists() and not (site / "_site/repo").exists()
-    assert titles(site) == {"Own story", "Other story"}
+    assert_own_stories_only(site, "cfg.txt", "repo")
 
 
 def test_an_article_linked_from_outside_the_site_is_not_published(tmp_path, run):
@@ -114,7 +121,7 @@ def test_links_to_nothing_are_errors_and_the_rest_builds(tmp_path, run):
         "static/loop.css: error: is a link to nothing",
     )
     assert "README" not in result.err
-    assert titles(site) == {"Own story", "Other story"}
+    assert titles(site) == OWN_TITLES
     assert (site / "_site/kept.css").is_file() and not (site / "_site/gone.css").exists()
 
 
@@ -132,7 +139,7 @@ def test_named_pipes_are_never_opened(tmp_path, run):
         "static/pipe.css: error: is a named pipe, not a file; not read",
         "static/linked-pipe.css: error: is a link to a named pipe, not to a file; not read",
     )
-    assert titles(site) == {"Own story", "Other story"}
+    assert titles(site) == OWN_TITLES
     assert not (site / "_site/pipe.css").exists() and not (site / "_site/linked-pipe.css").exists()
 
 
@@ -154,9 +161,7 @@ def test_a_folder_linked_out_of_the_site_is_named_and_not_walked(tmp_path, run):
         "content/far: error: is a link to a folder outside the site folder; not followed",
     )
     assert "loop" not in result.err and "2 errors" in result.out
-    assert titles(site) == {"Own story", "Other story"}
-    assert SECRET.encode() not in published_bytes(site)
-    assert not (site / "_site/vendor").exists()
+    assert_own_stories_only(site, "vendor")
 
 
 def test_a_static_folder_that_is_a_link_out_of_the_site_is_not_read(tmp_path, run):
@@ -166,9 +171,7 @@ def test_a_static_folder_that_is_a_link_out_of_the_site_is_not_read(tmp_path, ru
     (site / "static").symlink_to(outside / "assets", target_is_directory=True)
     result = run("build", site)
     assert_refused(result, "static: error: is a link to a folder outside the site folder; not followed")
-    assert titles(site) == {"Own story", "Other story"}
-    assert SECRET.encode() not in published_bytes(site)
-    assert not (site / "_site/secret.txt").exists()
+    assert_own_stories_only(site, "secret.txt")
 
 
 def test_a_template_linked_out_of_the_site_is_named_and_never_rendered(tmp_path, run):
@@ -178,8 +181,7 @@ def test_a_template_linked_out_of_the_site_is_named_and_never_rendered(tmp_path,
     (site / "templates/404.html").symlink_to(outside / "page.html")
     result = run("build", site)
     assert_refused(result, "templates/404.html: error: is a link to a file outside the site folder; not read")
-    assert titles(site) == {"Own story", "Other story"}
-    assert SECRET.encode() not in published_bytes(site)
+    assert_own_stories_only(site)
     assert (site / "_site/404.html").is_file()  # the theme's own
 
 
@@ -244,7 +246,7 @@ def test_the_packages_own_theme_may_be_installed_as_links(tmp_path, run, monkeyp
     (site / "static/extra.css").symlink_to(store / "static/assets/site.css")  # the site's own: refused
     result = run("build", site)
     assert_refused(result, "static/extra.css: error: is a link to a file outside the site folder; not read")
-    assert titles(site) == {"Own story", "Other story"}
+    assert titles(site) == OWN_TITLES
     assert (site / "_site/assets/site.css").read_bytes() == (store / "static/assets/site.css").read_bytes()
 
 
@@ -256,4 +258,4 @@ def test_a_folder_link_to_elsewhere_in_the_site_is_named_not_skipped(tmp_path, r
     result = run("build", site)
     assert_refused(result, "content/shared: error: is a link to a folder outside content/; not followed")
     assert "content/again" not in result.err
-    assert titles(site) == {"Own story", "Other story"}
+    assert titles(site) == OWN_TITLES
