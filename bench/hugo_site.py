@@ -31,7 +31,7 @@ if str(REPO) not in sys.path:
 
 from site_builder.content import read_article  # noqa: E402
 from site_builder.slugs import slugify  # noqa: E402
-from site_builder.sources import find_article_files  # noqa: E402
+from site_builder.inputs import find_article_files  # noqa: E402
 from site_builder.identity import normalize_url  # noqa: E402
 from site_builder.yamlfm import split_and_parse  # noqa: E402
 

@@ -37,7 +37,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests"), str(BENCH_DIR)]
 from corpus import generate  # noqa: E402
 from hugo_site import BASE_URL, PAGER_SIZE, Conversion, convert_site  # noqa: E402
 from site_builder.content import read_article  # noqa: E402
-from site_builder.sources import find_article_files  # noqa: E402
+from site_builder.inputs import find_article_files  # noqa: E402
 
 SEED = 467  # the corpus generator's default; a corpus is named by (count, seed)
 # The build's last line, e.g. "Built 3586 articles, 4654 pages, 4655 written, 0 removed,

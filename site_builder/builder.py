@@ -41,7 +41,7 @@ from .routes import plan_site
 from .search import SearchIndex, shard_count
 from .selection import Selection, select
 from .signing import user_key
-from .sources import content_folder, scan_article_files, theme_files
+from .inputs import content_folder, scan_article_files, theme_files
 from .theme import collect_static, default_theme_dir, listed_files, template_bytes
 from .writer import SiteWriter, refuse_dangerous_output
 
@@ -373,7 +373,7 @@ def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int
     """The size and mtime of every file a build reads (articles, templates, static files,
     site.toml) and the options: if they are unchanged, so is the site. Also returns the
     article files with their size and mtime, for the parse cache, and the files found
-    there that a build will not read (links leaving the site, pipes: sources.files_below),
+    there that a build will not read (links leaving the site, pipes: inputs.files_below),
     as errors; they are inputs too, so one added or removed makes a build."""
     site = options.site_dir
     theme = default_theme_dir()

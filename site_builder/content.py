@@ -1,4 +1,4 @@
-"""READ: turn one article file into an Article, or into named problems (sources.py finds the files)."""
+"""READ: turn one article file into an Article, or into named problems (inputs.py finds the files)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from .feed_reader import FeedError, Invalid, Story, make_story, parse_feed
 from .fetch import FetchError, fetch, is_http_url, read_file
 from .identity import normalize_url
 from .slugs import slugify
-from .sources import content_folder, find_article_files
+from .inputs import content_folder, find_article_files
 from .yamlfm import FrontMatterError, split_and_parse
 
 MAX_FEED_BYTES = 20 * 1024 * 1024

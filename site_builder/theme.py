@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .sources import theme_files
+from .inputs import theme_files
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -19,7 +19,7 @@ def default_theme_dir() -> Path:
 
 
 def listed_files(folder: Path, refused: list | None = None) -> list[tuple[str, str]]:
-    """sources.theme_files, trusting the package's own theme folders (an installer may lay
+    """inputs.theme_files, trusting the package's own theme folders (an installer may lay
     their files out as links to elsewhere) and no other."""
     return theme_files(folder, refused, trusted=folder.parent == default_theme_dir())
 

@@ -38,7 +38,7 @@ from .errors import BuildError
 from .models import printable
 from .pages import PlanError
 from .report import BuildReport
-from .sources import is_ignored_name
+from .inputs import is_ignored_name
 from .writer import STAGING_SUFFIX
 
 SOURCE_DIRS = ("content", "templates", "static")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .config import ConfigError
 from .errors import BuildError
-from .sources import files_below
+from .inputs import files_below
 
 STAGING_SUFFIX = ".staging"
 JOURNAL = ".site-builder-journal.json"

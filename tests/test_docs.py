@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from site_builder.config import ConfigError, SiteConfig, from_mapping, load_config
-from site_builder.sources import is_ignored_name
+from site_builder.inputs import is_ignored_name
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
