@@ -28,6 +28,23 @@ from .yamlfm import FrontMatterError, front_matter_span, split_and_parse
 from .yaml_scalars import double_quoted, plain_or_none, single_quoted
 
 
+def _composer():
+    """libyaml's composer when its marks count characters, as the pure-Python one's do
+    (libyaml 0.2.5's do; a version counting bytes would misplace every edit after a
+    non-ASCII character), else the pure-Python one, several times slower."""
+    try:
+        from yaml import CSafeLoader
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        return yaml.SafeLoader
+    probe = 'a: "é北🚀"\nb: |\n  x\n\nc: [1]\n'
+    marks = [[(v.start_mark.index, v.end_mark.index) for _, v in yaml.compose(probe, Loader=loader).value]
+             for loader in (CSafeLoader, yaml.SafeLoader)]
+    return CSafeLoader if marks[0] == marks[1] else yaml.SafeLoader
+
+
+_COMPOSER = _composer()
+
+
 class EditError(Exception):
     """An edit refused: the message names the file and says what to fix; nothing written."""
 
@@ -238,7 +255,7 @@ def _apply(path: Path, before: bytes, edit: Edit) -> bytes:
     try:
         parsed = split_and_parse(text)  # the project's own checks: duplicate keys, broken YAML, no mapping
         fm_start, fm_end, body_start = front_matter_span(text)
-        root = yaml.compose(text[fm_start:fm_end], Loader=yaml.SafeLoader)  # pure Python: marks in characters
+        root = yaml.compose(text[fm_start:fm_end], Loader=_COMPOSER)
     except FrontMatterError as exc:
         raise EditError(_where(path, exc.line, exc.message + "; fix it before editing")) from None
     except yaml.YAMLError:
@@ -258,7 +275,7 @@ def _apply(path: Path, before: bytes, edit: Edit) -> bytes:
             continue
         at = fm_end  # at the end of the front matter; `rejected` on the line after `published`
         if key == "rejected" and "published" in nodes:
-            at = _line_end(text, fm_start + _end(nodes["published"][1]))
+            at = _line_end(text, _end(nodes["published"][1], text, fm_start))
         inserts[at] = inserts.get(at, "") + f"{key}:{_inline(value)}{newline}"
     changes += [(at, at, lines) for at, lines in inserts.items()]
     if edit.note is not None and parsed.body.replace("\r\n", "\n") != edit.note:
@@ -286,16 +303,16 @@ def _line_end(text: str, at: int) -> int:
     return len(text) if end < 0 else end + 1
 
 
-def _end(node) -> int:
-    """Where a value's own text ends: a block collection at its last item's end, a block
-    scalar before the blank lines PyYAML counts into it."""
+def _end(node, text: str, offset: int) -> int:
+    """Where a value's own text ends in `text` (whose front matter starts at `offset`): a
+    block collection at its last item's end, a block scalar before the blank lines PyYAML
+    counts into it."""
     if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and not node.flow_style and node.value:
         last = node.value[-1]
-        return _end(last[1] if isinstance(last, tuple) else last)
-    end = node.end_mark.index
+        return _end(last[1] if isinstance(last, tuple) else last, text, offset)
+    end = offset + node.end_mark.index
     if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
-        text = node.end_mark.buffer
-        while end > node.start_mark.index and text[end - 1] in " \r\n":
+        while end > offset + node.start_mark.index and text[end - 1] in " \r\n":
             end -= 1
     return end
 
@@ -307,28 +324,34 @@ def _replacement(path, text, offset, key_node, value_node, value, newline) -> tu
         colon += 1
     if not text.startswith(":", colon):
         raise EditError(f"{path}: the field '{key_node.value}' is not written as 'field: value'; edit it by hand")
-    start, end = offset + value_node.start_mark.index, offset + _end(value_node)
+    start, end = offset + value_node.start_mark.index, _end(value_node, text, offset)
     is_list = isinstance(value, tuple) and isinstance(value_node, yaml.SequenceNode)
     if is_list and not value_node.flow_style and value:  # a block list stays one, indented as it was
         indent = " " * value_node.start_mark.column
-        style = value_node.value[0].style if isinstance(value_node.value[0], yaml.ScalarNode) else None
+        style = _quoting(value_node.value[0])
         items = [f"- {_scalar(t, style)}" for t in value]
         return start, end, (newline + indent).join(items)
     if is_list and value_node.flow_style:  # flow stays flow
-        style = value_node.value[0].style if value_node.value and isinstance(value_node.value[0], yaml.ScalarNode) else None
+        style = _quoting(value_node.value[0]) if value_node.value else None
         return start, end, "[" + ", ".join(_scalar(t, style, flow=True) for t in value) + "]"
     same_line = value_node.start_mark.line == key_node.start_mark.line
-    written = value_node.value != "" or value_node.style is not None  # `""` is written; an empty plain value is not
+    written = value_node.value != "" or _quoting(value_node) is not None  # `""` is written; an empty plain value is not
     if isinstance(value_node, yaml.ScalarNode) and same_line and written and not isinstance(value, tuple):
-        style = value_node.style if value_node.style in ('"', "'") else None
+        style = _quoting(value_node)
         return start, end, _scalar(value, style) if not isinstance(value, bool) else _bool(value)
     # An empty value, one on the lines below the key, a block scalar: the value follows the colon.
     after = colon + 1
     while after < len(text) and text[after] in " \t":
         after += 1
-    if isinstance(value_node, yaml.ScalarNode) and value_node.value == "" and value_node.style is None:
+    if isinstance(value_node, yaml.ScalarNode) and value_node.value == "" and not value_node.style:
         end = after  # an empty plain value has no text; its mark may lie on a later line
     return colon + 1, max(end, after), _inline(value)
+
+
+def _quoting(node) -> str | None:
+    """A scalar node's quotes, '"' or "'"; None for plain, a block scalar or no scalar
+    (libyaml gives a plain scalar the style '', the pure-Python parser None)."""
+    return node.style if isinstance(node, yaml.ScalarNode) and node.style in ('"', "'") else None
 
 
 def _inline(value) -> str:
