@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builder import BuildOptions, Builder, CacheMode
 from .candidates import Filter, Queue, candidates, queue, source_key
 from .identity import normalize_url
 from .inputs import content_folder
@@ -26,6 +25,8 @@ def review(site_dir: Path, f: Filter) -> tuple[Queue, int]:
     """The candidates of the site's articles as they are now, filtered and sorted, and how
     many article files have errors (those are not listed). The build cache is used when
     it is there and never written."""
+    from .builder import BuildOptions, Builder, CacheMode  # publish and reject need none of a build
+
     model = Builder(BuildOptions(site_dir), cache=CacheMode.READ_ONLY).load_model()
     broken = len({p.path for p in model.problems if p.severity == "error"})
     return queue(candidates(model.selection.unique), f), broken
