@@ -51,6 +51,19 @@ __pycache__/
 .pytest_cache/
 """
 
+# Both jobs that run site-builder install it the same way.
+_INSTALL = """\
+      - uses: actions/setup-python@v7
+        with:
+          python-version: "3.12"
+      - name: Install site-builder
+        run: |
+          case "$SITE_BUILDER" in
+            *"<owner>"*) echo "::error::Set SITE_BUILDER in .github/workflows/pages.yml to where pip can get site-builder"; exit 1 ;;
+          esac
+          python -m pip install "$SITE_BUILDER"
+"""
+
 WORKFLOW = """\
 # Publishes the site on GitHub Pages: on every push to main, and every hour, when it
 # first imports the new stories of the feeds in site.toml's [[sources]] and commits them.
@@ -92,15 +105,7 @@ jobs:
       failed: ${{ steps.import.outputs.failed }}
     steps:
       - uses: actions/checkout@v7
-      - uses: actions/setup-python@v7
-        with:
-          python-version: "3.12"
-      - name: Install site-builder
-        run: |
-          case "$SITE_BUILDER" in
-            *"<owner>"*) echo "::error::Set SITE_BUILDER in .github/workflows/pages.yml to where pip can get site-builder"; exit 1 ;;
-          esac
-          python -m pip install "$SITE_BUILDER"
+      # INSTALL
       - name: Import new stories
         id: import
         # One line per source. A source that fails fails the run at its end, after the
@@ -142,15 +147,7 @@ jobs:
         with:
           # The commit the import pushed, when it pushed one.
           ref: ${{ needs.import.outputs.commit || github.sha }}
-      - uses: actions/setup-python@v7
-        with:
-          python-version: "3.12"
-      - name: Install site-builder
-        run: |
-          case "$SITE_BUILDER" in
-            *"<owner>"*) echo "::error::Set SITE_BUILDER in .github/workflows/pages.yml to where pip can get site-builder"; exit 1 ;;
-          esac
-          python -m pip install "$SITE_BUILDER"
+      # INSTALL
       - name: Read the Pages settings
         id: pages
         uses: actions/configure-pages@v6
@@ -185,7 +182,7 @@ jobs:
         run: |
           echo "::error::A source could not be imported: see the import job's log. The other sources' stories were published."
           exit 1
-"""
+""".replace("      # INSTALL\n", _INSTALL)
 
 WORKFLOW_PATH = ".github/workflows/pages.yml"
 
