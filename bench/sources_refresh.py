@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,14 +57,18 @@ def feed(number: int, version: int) -> Route:
     return Route(body.encode(), etag=f'"{number}-{version}"')
 
 
-def import_once(site: Path) -> tuple[float, str]:
+def import_once(site: Path) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system) of one `import` process, and its summary line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "site_builder", "import", "--site", str(site)], capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"import failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    return elapsed, done.stdout.splitlines()[-1]
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu, done.stdout.splitlines()[-1]
 
 
 def statuses(server: FeedServer) -> Counter:
@@ -90,31 +95,34 @@ def main() -> None:
     versions = [0] * SOURCES
     server.routes = {f"/feed{n}.json": feed(n, 0) for n in range(SOURCES)}
     times: dict[str, list[float]] = {"conditional": [], "baseline": []}
+    cpu: dict[str, list[float]] = {"conditional": [], "baseline": []}
     with tempfile.TemporaryDirectory() as temp:
         site = Path(temp)
         (site / "content").mkdir()
         (site / "site.toml").write_text("".join(f'[[sources]]\nurl = "{server.url}/feed{n}.json"\n\n'
                                                 for n in range(SOURCES)))
-        first, line = import_once(site)
+        first, _, line = import_once(site)
         print(f"first import (all new): {first:.2f} s; {line}; {dict(statuses(server))}", file=sys.stderr)
         for round_ in range(args.repeat):
             for n in range(CHANGED):  # a different five each round
                 number = (round_ * CHANGED + n) % SOURCES
                 versions[number] += 1
                 server.routes[f"/feed{number}.json"] = feed(number, versions[number])
-            elapsed, line = import_once(site)
+            elapsed, used, line = import_once(site)
             seen = statuses(server)
             if seen != Counter({304: SOURCES - CHANGED, 200: CHANGED}):
                 sys.exit(f"conditional run: expected {SOURCES - CHANGED} 304s and {CHANGED} 200s, got {dict(seen)}")
             times["conditional"].append(elapsed)
+            cpu["conditional"].append(used)
             print(f"conditional {elapsed:.2f} s: {line}", file=sys.stderr)
 
             (site / "sources-state.json").unlink()
-            elapsed, line = import_once(site)
+            elapsed, used, line = import_once(site)
             seen = statuses(server)
             if seen != Counter({200: SOURCES}):
                 sys.exit(f"baseline run: expected {SOURCES} 200s, got {dict(seen)}")
             times["baseline"].append(elapsed)
+            cpu["baseline"].append(used)
             print(f"baseline {elapsed:.2f} s: {line}", file=sys.stderr)
     server.close()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
@@ -122,12 +130,12 @@ def main() -> None:
     print(f"Sources refresh, {SOURCES} feeds of {STORIES}+ stories, latency {args.latency * 1000:g} ms, "
           f"median of {args.repeat} (commit {commit}, Python {platform.python_version()}, nproc {os.cpu_count()}, "
           f"load {load:.2f}):\n")
-    print("| case | answers | median s | runs s |")
-    print("| --- | --- | ---: | --- |")
+    print("| case | answers | median s | CPU s | runs s |")
+    print("| --- | --- | ---: | ---: | --- |")
     for case, answers in (("conditional", f"{SOURCES - CHANGED} × 304, {CHANGED} × 200"),
                           ("baseline", f"{SOURCES} × 200, full bodies")):
         runs = ", ".join(f"{t:.2f}" for t in times[case])
-        print(f"| {case} | {answers} | {statistics.median(times[case]):.2f} | {runs} |")
+        print(f"| {case} | {answers} | {statistics.median(times[case]):.2f} | {statistics.median(cpu[case]):.2f} | {runs} |")
 
 
 if __name__ == "__main__":
