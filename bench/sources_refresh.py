@@ -15,7 +15,10 @@ weighs on both alike, times a fresh `python -m site_builder import` process:
 Each run's requests are counted on the server and must be exactly what the case says,
 else the benchmark stops. --latency adds a delay to every answer, as a real network has.
 
-    python bench/sources_refresh.py [--repeat 5] [--latency 0]
+    python bench/sources_refresh.py [--repeat 5] [--latency 0] [--out bench/results.md]
+
+With --out, the report replaces the "# Sources refresh" section of that file (added at
+its end when there is none), the rest of the file kept as it was.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds; the median is reported")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds each answer waits before it is sent")
+    parser.add_argument("--out", type=Path, help="Markdown file whose '# Sources refresh' section to replace")
     args = parser.parse_args()
     server = FeedServer().start()
     if args.latency:
@@ -126,16 +130,38 @@ def main() -> None:
             print(f"baseline {elapsed:.2f} s: {line}", file=sys.stderr)
     server.close()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
-    print(f"Sources refresh, {SOURCES} feeds of {STORIES}+ stories, latency {args.latency * 1000:g} ms, "
-          f"median of {args.repeat} (commit {commit}, Python {platform.python_version()}, nproc {os.cpu_count()}, "
-          f"load {load:.2f}):\n")
-    print("| case | answers | median s | CPU s | runs s |")
-    print("| --- | --- | ---: | ---: | --- |")
+    command = " ".join(["python", "bench/sources_refresh.py", *sys.argv[1:]])
+    report = [
+        f"## {SOURCES} feeds, {args.latency * 1000:g} ms latency",
+        "",
+        f"`{command}`: commit {commit}, Python {platform.python_version()}, nproc {os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.2f} at the end; median of {args.repeat} fresh `import` processes "
+        f"(wall s, and CPU s: user + system).",
+        "",
+        "| case | answers | median wall s | median CPU s | runs, wall s |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
     for case, answers in (("conditional", f"{SOURCES - CHANGED} × 304, {CHANGED} × 200"),
                           ("baseline", f"{SOURCES} × 200, full bodies")):
         runs = ", ".join(f"{t:.2f}" for t in times[case])
-        print(f"| {case} | {answers} | {statistics.median(times[case]):.2f} | {statistics.median(cpu[case]):.2f} | {runs} |")
+        report.append(f"| {case} | {answers} | {statistics.median(times[case]):.2f} | "
+                      f"{statistics.median(cpu[case]):.2f} | {runs} |")
+    text = "\n".join(report) + "\n"
+    print(text)
+    if args.out:
+        write_section(args.out, text)
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replace this latency's subsection under '# Sources refresh' in `path`, or add it."""
+    heading = text.splitlines()[0]
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    head, marker, section = old.partition("\n# Sources refresh\n")
+    parts = [] if not marker else section.split("\n## ")
+    intro = parts[0] if parts else "\n`bench/sources_refresh.py` (see bench/README.md).\n"
+    kept = ["## " + p for p in parts[1:] if not ("## " + p).startswith(heading + "\n")]
+    body = "\n".join([intro.rstrip("\n") + "\n", *(k.rstrip("\n") + "\n" for k in kept), text])
+    path.write_text(head.rstrip("\n") + "\n\n# Sources refresh\n" + body, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -130,6 +130,7 @@ def test_one_failing_source_never_stops_the_others_and_the_run_exits_1(server, t
         "/gzip.json": Route(json_feed("Zipped one", host="zip.example"), gzip=True),
         "/bomb": Route(raw_gzip=bomb),
         "/not-a-feed": Route(b"<html>hello</html>"),
+        "/broken-gzip": Route(raw_gzip=b"these bytes are not gzip"),
     }
     site = site_with(tmp_path, *(f'url = "{server.url}{path}"' for path in server.routes if path != "/target.xml"))
 
@@ -146,6 +147,7 @@ def test_one_failing_source_never_stops_the_others_and_the_run_exits_1(server, t
         f"{u}/gzip.json": "1 new, 0 skipped",
         f"{u}/bomb": "failed: could not fetch: the response is larger than the 1 MiB limit once decompressed; stopped reading",
         f"{u}/not-a-feed": "failed: not a feed: no Atom, RSS or JSON Feed found",
+        f"{u}/broken-gzip": "failed: could not fetch: the response's gzip encoding is broken",
     }
     assert set(stories(site)) == {"Good one", "Moved one", "Zipped one"}
     assert server.served("/gzip.json")[0].accept_encoding == "gzip"
