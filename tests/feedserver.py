@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import select
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +22,7 @@ class Route:
     gzip: bool = False  # gzip the body when the client accepts it
     raw_gzip: bytes = b""  # these bytes, sent as a gzip body as they are (a bomb)
     location: str = ""  # a redirect's target
-    hang: bool = False  # headers never come (until the server stops)
+    hang: bool = False  # headers never come (until the client hangs up)
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Seen:
 class FeedServer:
     routes: dict[str, Route] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
-    hanging: int = 0  # requests waiting in a hang right now
+    hanging: int = 0  # requests in a hang whose client is still waiting
     most_hanging: int = 0  # the most that ever waited at once
     url: str = ""
 
@@ -69,7 +71,7 @@ class FeedServer:
                     with server.lock:
                         server.hanging += 1
                         server.most_hanging = max(server.most_hanging, server.hanging)
-                    server.stop.wait(10)
+                    self._wait_for_hang_up()
                     with server.lock:
                         server.hanging -= 1
                     return
@@ -86,6 +88,16 @@ class FeedServer:
                 if route.gzip and "gzip" in (seen.accept_encoding or ""):
                     return self._send(seen, 200, gzip.compress(route.body), {**validators, "Content-Encoding": "gzip"})
                 self._send(seen, 200, route.body, validators)
+
+            def _wait_for_hang_up(self):
+                """Until the client closes the connection (or the server stops)."""
+                while not server.stop.is_set():
+                    if select.select([self.connection], [], [], 0.02)[0]:
+                        try:
+                            if not self.connection.recv(1, socket.MSG_PEEK):
+                                return
+                        except OSError:
+                            return
 
             def _send(self, seen: Seen, status: int, body: bytes, headers: dict | None = None):
                 seen.status = status
