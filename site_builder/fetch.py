@@ -3,7 +3,9 @@
 One helper for every network read (feeds for `import` now, images later). Only http and
 https are spoken, here and in redirects; a response must be complete, headers and body,
 within one deadline for the whole exchange (not per read: a server that drips a byte a
-second is cut off too); a body is read in chunks and refused one byte past the cap. Every
+second is cut off too); a body is read in chunks and refused one byte past the cap, which
+bounds a gzip body once decompressed. A request can be conditional (the ETag and
+Last-Modified of an earlier answer), so a feed with nothing new costs a 304. Every
 failure is a FetchError whose message says why in words a user understands. Looking up
 the host's name is the one step no deadline can cut short (the system resolver has none).
 """

@@ -25,6 +25,13 @@ description = "Curated technology news."
 # timezone = "UTC"          # IANA name; dates without an offset are read in it
 # paginate = 20             # stories per listing page
 # permalink = "/{year}/{month}/{day}/{slug}/"
+
+# Feeds to import from: `site-builder import` with no feed named reads each one, and the
+# GitHub Actions workflow does it every hour. `site-builder sources add URL` adds one.
+# [[sources]]
+# url = "https://example.com/feed.xml"
+# topics = ["Inbox"]        # added to every story of the feed
+# publish = "review"        # "review": stories wait in the desk; "auto": published at once
 """
 
 EXAMPLE_ARTICLE = """\
