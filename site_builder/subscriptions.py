@@ -182,7 +182,8 @@ def refresh_sources(site_dir: Path, dry_run: bool = False, now: datetime | None 
     for outcome in outcomes:  # in site.toml's order: a story in two feeds goes to the first
         source, state = outcome.source, states.get(outcome.source.url, SourceState())
         if outcome.status == "failed":
-            state = replace(state, last_error=outcome.error[:MAX_STATE_TEXT], last_error_at=stamp)
+            why = "".join(ch if ch.isprintable() else " " for ch in outcome.error)[:MAX_STATE_TEXT]
+            state = replace(state, last_error=why, last_error_at=stamp)  # as load_state() will accept it
         else:
             if outcome.status == "fetched":
                 outcome.report.invalid += outcome.invalid
