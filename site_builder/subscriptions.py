@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -109,8 +110,16 @@ def save_state(site_dir: Path, states: dict[str, SourceState]) -> None:
 def write_atomically(path: Path, data: bytes) -> None:
     """`path` holds `data` whole or keeps what it held: written beside it, then renamed
     over it (a symlink there is replaced, never followed)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    mode = 0o666 & ~umask  # a new file gets what open() would give it
+    with contextlib.suppress(OSError):
+        info = os.lstat(path)
+        if stat.S_ISREG(info.st_mode):
+            mode = stat.S_IMODE(info.st_mode)  # an edited file keeps its permissions
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)  # mkstemp makes it private (0600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

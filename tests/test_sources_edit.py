@@ -4,6 +4,7 @@ DOCTYPE ever) and written as OPML 2.0 that lxml reads back."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import lxml.etree
@@ -188,3 +189,16 @@ def test_listing_shows_each_source_and_says_so_when_there_are_none(site, run, tm
     empty = run("sources", "--site", bare_site(tmp_path / "empty"))
     assert empty.out.startswith("No [[sources]] in ")
     assert Source("https://x.example/").label == "https://x.example/"
+
+
+def test_an_edited_site_toml_keeps_its_permissions_and_a_new_one_gets_the_usual(site, run, tmp_path):
+    (site / "site.toml").chmod(0o640)
+    assert run("sources", "add", "https://c.example/rss", "--site", site).code == 0
+    assert (site / "site.toml").stat().st_mode & 0o777 == 0o640
+    bare = bare_site(tmp_path / "bare")
+    umask = os.umask(0o022)
+    try:
+        assert run("sources", "add", "https://c.example/rss", "--site", bare).code == 0
+    finally:
+        os.umask(umask)
+    assert (bare / "site.toml").stat().st_mode & 0o777 == 0o644
