@@ -167,6 +167,9 @@ jobs:
 
   deploy:
     needs: build
+    # Without a status function here, a skipped import (on every push) would skip
+    # this job too, however the build went.
+    if: ${{ !cancelled() && needs.build.result == 'success' }}
     runs-on: ubuntu-latest
     permissions:
       pages: write

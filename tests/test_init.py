@@ -112,6 +112,11 @@ def test_the_schedule_imports_hourly_and_only_the_import_may_push(tmp_path, run)
     assert writers == ["import"]
     assert jobs["import"]["if"] == "github.event_name != 'push'"
     assert jobs["build"]["needs"] == "import" and jobs["deploy"]["needs"] == "build"
+    # A job whose `if` has no status function is skipped when any job before it in the
+    # chain was (actions/runner#2205): on a push the import is, so build and deploy must
+    # each say what they wait for.
+    assert jobs["build"]["if"] == "${{ !cancelled() && needs.import.result != 'failure' }}"
+    assert jobs["deploy"]["if"] == "${{ !cancelled() && needs.build.result == 'success' }}"
     checkout = next(s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/checkout"))
     assert checkout["with"]["ref"] == "${{ needs.import.outputs.commit || github.sha }}"
     assert workflow["concurrency"] == {"group": "pages", "cancel-in-progress": False}
