@@ -289,3 +289,15 @@ def test_import_with_no_source_and_no_sources_says_what_to_do(tmp_path, run):
     result = run("import", "--site", site)
     assert result.code == 2
     assert "no [[sources]] to refresh; name a feed (site-builder import URL) or add one" in result.err
+
+
+def test_a_removed_source_leaves_the_state_at_the_next_import(server, tmp_path, run):
+    server.routes = {"/a.json": Route(json_feed("A one", host="a.example"), etag='"a"'),
+                     "/b.json": Route(json_feed("B one", host="b.example"), etag='"b"')}
+    site = site_with(tmp_path, f'url = "{server.url}/a.json"', f'url = "{server.url}/b.json"')
+    assert run("import", "--site", site).code == 0
+    assert set(state(site)) == {f"{server.url}/a.json", f"{server.url}/b.json"}
+    assert run("sources", "remove", f"{server.url}/a.json", "--site", site).code == 0
+    again = run("import", "--site", site)
+    assert lines(again) == {f"{server.url}/b.json": "not modified"}
+    assert set(state(site)) == {f"{server.url}/b.json"}
