@@ -76,12 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     im = commands.add_parser(
         "import", help="add stories from Atom, RSS or JSON feeds (files or URLs) to content/",
         description="Write an article file in SITE/content/ for each feed entry whose webUrl is not there yet; "
-        "importing again writes nothing new.",
+        "importing again writes nothing new. With no SOURCE, refresh every [[sources]] feed of site.toml.",
     )
-    im.add_argument("sources", nargs="+", metavar="SOURCE", help="feed file or http(s) URL")
+    im.add_argument("sources", nargs="*", metavar="SOURCE", help="feed file or http(s) URL (default: site.toml's [[sources]])")
     im.add_argument("--site", default=".", type=Path, help="site folder (default: .)")
     im.add_argument("--topic", action="append", default=[], metavar="T", help="add topic T to every story (repeatable)")
     im.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+
+    _sources_parser(commands)
 
     n = commands.add_parser(
         "new", help="add a story by hand: writes an article file dated now and prints its path",
@@ -111,6 +113,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sources_parser(commands) -> None:
+    """`sources`: list site.toml's [[sources]] with their health, or edit them."""
+    so = commands.add_parser("sources", help="list the feeds import refreshes (site.toml's [[sources]]), or edit them",
+                             description="With no ACTION, list each source with its last success and last error.")
+    so.add_argument("--site", default=Path("."), type=Path, help="site folder (default: .)")
+    actions = so.add_subparsers(dest="action", metavar="ACTION")
+
+    def action(name: str, help: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help, description=help)
+        sub.add_argument("--site", default=argparse.SUPPRESS, type=Path, help="site folder (default: .)")
+        return sub
+
+    def story_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--topic", action="append", default=[], metavar="T", help="add topic T to every story (repeatable)")
+        sub.add_argument("--publish", choices=("review", "auto"), default="review",
+                         help="review: stories wait in the desk (default); auto: published at once")
+
+    add = action("add", "add a feed to site.toml's [[sources]], keeping its comments")
+    add.add_argument("url", help="the feed's http(s) address, or a file path in the site")
+    add.add_argument("--name", default="", help="a name to show for it")
+    story_options(add)
+    action("remove", "remove a feed from site.toml's [[sources]]").add_argument("url")
+    opml = action("import-opml", "add every feed of an OPML file (a feed reader's export) not there yet")
+    opml.add_argument("file", type=Path)
+    story_options(opml)
+    action("export-opml", "print the sources as OPML 2.0, for a feed reader")
+
+
 def run() -> None:
     """The `site-builder` command: main() in a process that ends when it returns. A
     one-shot command (all but serve and build --watch) keeps Python's cyclic garbage
@@ -134,6 +164,7 @@ def _run(args: argparse.Namespace) -> int:
     handlers = {
         "build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init,
         "import": _import, "new": _new, "review": _review, "publish": _curate, "reject": _curate,
+        "sources": _sources,
     }
     command = handlers[args.command]
     try:
@@ -207,6 +238,13 @@ def _init(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from .importer import import_feeds
 
+    if not args.sources:
+        from .source_commands import run_refresh
+
+        if args.topic:
+            raise ConfigError("--topic goes with a named SOURCE; give a [[sources]] feed its topics in site.toml")
+        return run_refresh(args.site, args.dry_run)
+
     report = import_feeds(args.site, args.sources, args.topic, args.dry_run)
     for failure in report.failed:
         _error(failure)
@@ -216,6 +254,12 @@ def _import(args: argparse.Namespace) -> int:
         print(f"{'would write' if args.dry_run else 'wrote'} {path}")
     print(report.summary(args.dry_run))
     return EXIT_INVALID_CONTENT if report.failed or report.invalid else EXIT_OK
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from .source_commands import run_sources
+
+    return run_sources(args)
 
 
 def _new(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,75 @@ MAX_CONFIG_BYTES = 1024 * 1024  # a real site.toml is under a kilobyte
 
 class ConfigError(Exception):
     """A problem with site.toml or the command-line options; the message says what to fix."""
+
+
+# -- [[sources]]: the feeds a site subscribes to ---------------------------------------
+
+PUBLISH_MODES = ("review", "auto")
+SOURCE_KEYS = ("url", "name", "topics", "publish")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One `[[sources]]` table: a feed `import` refreshes, and what its stories get."""
+
+    url: str  # an http(s) address, or a file path relative to the site folder
+    name: str = ""
+    topics: tuple[str, ...] = ()  # added to every story of the feed
+    publish: str = "review"  # "review": candidates (published: false); "auto": published
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+def source_key(url: str) -> str:
+    """What makes two source urls one feed: a web address normalised as a story's is."""
+    from .identity import normalize_url
+
+    return normalize_url(url) if url.lower().startswith(("http://", "https://")) else url.replace("\\", "/")
+
+
+def parse_sources(value, source: str = CONFIG_FILE) -> tuple[Source, ...]:
+    """The `sources` setting (TOML's array of tables) as Source values; a ConfigError
+    names the file, the entry and what to write instead."""
+    if isinstance(value, tuple) and all(isinstance(item, Source) for item in value):
+        return value  # already read (a --base-url override re-reads the settings)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(
+            f"{source}: 'sources' must be [[sources]] tables, each with a url = \"...\", "
+            f"got {value!r} ({type(value).__name__})."
+        )
+    found: list[Source] = []
+    seen: dict[str, int] = {}
+    for number, table in enumerate(value, 1):
+        url = table.get("url")
+        where = f"{source}: [[sources]] number {number}" + (f" ({url})" if isinstance(url, str) and url else "")
+        unknown = [key for key in table if key not in SOURCE_KEYS]
+        if unknown:
+            raise ConfigError(f"{where}: unknown key '{unknown[0]}'; a source has {', '.join(SOURCE_KEYS)}.")
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(f"{where}: 'url' is required: a feed's http(s) address or a file path in the site.")
+        url = url.strip()
+        if "://" in url and not url.lower().startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: 'url' must be an http(s) address or a file path, got {url!r}.")
+        if "://" not in url and (Path(url).is_absolute() or ".." in Path(url).parts or url.startswith("~")):
+            raise ConfigError(f"{where}: a file 'url' must be a path inside the site folder, such as "
+                              f"\"feeds/saved.xml\", got {url!r}.")
+        name, topics, publish = table.get("name", ""), table.get("topics", []), table.get("publish", "review")
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}: 'name' must be a string (in quotes), got {name!r}.")
+        if not isinstance(topics, list) or not all(isinstance(t, str) and t.strip() for t in topics):
+            raise ConfigError(f"{where}: 'topics' must be a list of names, such as [\"AI\", \"Chips\"], got {topics!r}.")
+        if publish not in PUBLISH_MODES:
+            raise ConfigError(f"{where}: 'publish' must be \"review\" (stories wait in the desk) or "
+                              f"\"auto\" (published at once), got {publish!r}.")
+        key = source_key(url)
+        if key in seen:
+            raise ConfigError(f"{where}: the same url as [[sources]] number {seen[key]}; list a feed once.")
+        seen[key] = number
+        found.append(Source(url, name.strip(), tuple(t.strip() for t in topics), publish))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -34,6 +103,9 @@ class SiteConfig:
     min_quality: int = 0  # stories with a lower `quality` are not published; 0: off
     trending: int = 5  # stories in the home page's "Trending" strip; 0: no strip
     top_stories: int = 5  # stories in the home page's "Top stories" strip; 0: no strip
+    # [[sources]]: the feeds `import` refreshes. Left out of the repr, which page
+    # fingerprints hash: a feed added or removed changes no page.
+    sources: tuple[Source, ...] = field(default=(), repr=False)
 
     @property
     def base_path(self) -> str:
@@ -81,6 +153,8 @@ def _as_dict(config: SiteConfig) -> dict:
 
 
 def from_mapping(values: dict, source: str = CONFIG_FILE) -> SiteConfig:
+    if "sources" in values:  # a list of tables, not a plain value: read apart
+        values = {**values, "sources": parse_sources(values["sources"], source)}
     for key, value in values.items():
         if key not in _TYPES:
             hint = difflib.get_close_matches(key, _TYPES, n=1)

@@ -3,7 +3,9 @@
 One helper for every network read (feeds for `import` now, images later). Only http and
 https are spoken, here and in redirects; a response must be complete, headers and body,
 within one deadline for the whole exchange (not per read: a server that drips a byte a
-second is cut off too); a body is read in chunks and refused one byte past the cap. Every
+second is cut off too); a body is read in chunks and refused one byte past the cap, which
+bounds a gzip body once decompressed. A request can be conditional (the ETag and
+Last-Modified of an earlier answer), so a feed with nothing new costs a 304. Every
 failure is a FetchError whose message says why in words a user understands. Looking up
 the host's name is the one step no deadline can cut short (the system resolver has none).
 """
@@ -20,6 +22,8 @@ import stat
 import time
 import urllib.error
 import urllib.request
+import zlib
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from . import __version__
@@ -36,41 +40,120 @@ class FetchError(Exception):
     """An address that could not be fetched; the message says why (without the address)."""
 
 
+@dataclass(frozen=True)
+class Response:
+    """A complete answer: 200 with its body (decompressed), or 304 with none; `etag` and
+    `last_modified` are the validators to send next time ("" when the server gave none)."""
+
+    status: int
+    body: bytes
+    etag: str = ""
+    last_modified: str = ""
+
+
 def fetch(url: str, max_bytes: int = MAX_BYTES, deadline: float = DEADLINE) -> bytes:
     """The body of a 200 response for `url` (http or https), at most `max_bytes` long,
     complete within `deadline` seconds. Raises FetchError."""
+    return fetch_response(url, max_bytes, deadline).body
+
+
+def fetch_response(url: str, max_bytes: int = MAX_BYTES, deadline: float = DEADLINE,
+                   etag: str = "", last_modified: str = "") -> Response:
+    """fetch(), conditional when given the validators of an earlier answer: a server that
+    has nothing new answers 304, which comes back as Response(304, b""). A gzip body is
+    decompressed, and `max_bytes` bounds the decompressed bytes, so a small gzip bomb is
+    refused like a large body."""
     if not is_http_url(url):
         raise FetchError("not an http(s) address")
     end = time.monotonic() + deadline
+    headers = {"User-Agent": f"site-builder/{__version__}", "Accept-Encoding": "gzip"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": f"site-builder/{__version__}"})
+        request = urllib.request.Request(url, headers=headers)
     except ValueError as exc:
         raise FetchError(f"not a valid address ({shown(str(exc))})") from None
     try:
         with _opener(end).open(request, timeout=_left(end)) as response:
-            length = response.headers.get("Content-Length", "").strip()
-            declared = int(length) if length.isascii() and length.isdigit() else None
-            if declared is not None and declared > max_bytes:
-                raise FetchError(f"the response is {human_size(declared)}, "
-                                 f"larger than the {human_size(max_bytes)} limit; not read")
-            body = bytearray()
-            while len(body) <= max_bytes:
-                chunk = response.read(min(CHUNK, max_bytes + 1 - len(body)))
-                if not chunk:
-                    if declared is not None and len(body) < declared:  # http.client returns it short
-                        raise FetchError("the connection closed before the whole response arrived")
-                    return bytes(body)
-                body += chunk
-            raise FetchError(f"the response is larger than the {human_size(max_bytes)} limit; stopped reading")
+            body = _read_body(response, max_bytes)
+            return Response(200, body, *_validators(response.headers))
     except FetchError:
         raise
     except urllib.error.HTTPError as exc:
+        if exc.code == 304 and (etag or last_modified):
+            exc.close()
+            return Response(304, b"", *_validators(exc.headers))
         raise FetchError(f"HTTP {exc.code} {shown(str(exc.reason))}") from None
     except urllib.error.URLError as exc:
         reason = exc.reason if isinstance(exc.reason, BaseException) else None
         raise _failure(reason, str(exc.reason), deadline) from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise _failure(exc, str(exc), deadline) from None
+
+
+def _validators(headers) -> tuple[str, str]:
+    """ETag and Last-Modified as sent, if they are short printable lines (they are sent back)."""
+    found = []
+    for name in ("ETag", "Last-Modified"):
+        value = (headers.get(name) or "").strip()
+        found.append(value if len(value) <= 200 and value.isascii() and value.isprintable() else "")
+    return found[0], found[1]
+
+
+def _read_body(response, max_bytes: int) -> bytes:
+    """The body, read in chunks and refused one byte past `max_bytes`, after gzip
+    decoding when the server used it; a length declared larger is refused unread."""
+    length = response.headers.get("Content-Length", "").strip()
+    declared = int(length) if length.isascii() and length.isdigit() else None
+    if declared is not None and declared > max_bytes:
+        raise FetchError(f"the response is {human_size(declared)}, "
+                         f"larger than the {human_size(max_bytes)} limit; not read")
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return _read_gzip(response, max_bytes, declared)
+    if encoding not in ("", "identity"):
+        raise FetchError(f"the response uses Content-Encoding {shown(encoding, 40)!r}, which is not read (only gzip is)")
+    body = bytearray()
+    while len(body) <= max_bytes:
+        chunk = response.read(min(CHUNK, max_bytes + 1 - len(body)))
+        if not chunk:
+            if declared is not None and len(body) < declared:  # http.client returns it short
+                raise FetchError("the connection closed before the whole response arrived")
+            return bytes(body)
+        body += chunk
+    raise FetchError(f"the response is larger than the {human_size(max_bytes)} limit; stopped reading")
+
+
+def _read_gzip(response, max_bytes: int, declared: int | None) -> bytes:
+    """A gzip body decompressed as it arrives, never producing more than one byte past
+    `max_bytes`: the decoder's output is bounded, and the bytes on the wire too."""
+    decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    body = bytearray()
+    received = 0
+    too_large = f"the response is larger than the {human_size(max_bytes)} limit once decompressed; stopped reading"
+    try:
+        while True:
+            chunk = response.read(CHUNK)
+            if not chunk:
+                if declared is not None and received < declared:
+                    raise FetchError("the connection closed before the whole response arrived")
+                break
+            received += len(chunk)
+            if received > max_bytes:
+                raise FetchError(f"the response is larger than the {human_size(max_bytes)} limit; stopped reading")
+            body += decoder.decompress(chunk, max_bytes + 1 - len(body))
+            if len(body) > max_bytes or decoder.unconsumed_tail:
+                raise FetchError(too_large)
+        body += decoder.flush()
+    except zlib.error:
+        raise FetchError("the response's gzip encoding is broken") from None
+    if len(body) > max_bytes:
+        raise FetchError(too_large)
+    if not decoder.eof:
+        raise FetchError("the connection closed before the whole response arrived")
+    return bytes(body)
 
 
 def read_file(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> bytes:

@@ -57,8 +57,9 @@ class _QuotingDumper(yaml.SafeDumper):
         return super().choose_scalar_style()
 
 
-def record(story: Story) -> dict:
-    """The story as front matter, in the order of the README's example."""
+def record(story: Story, published: bool = True) -> dict:
+    """The story as front matter, in the order of the README's example; `published:
+    false` makes it a candidate for the desk."""
     data: dict = {
         "title": story.title,
         "webUrl": story.web_url,
@@ -74,12 +75,12 @@ def record(story: Story) -> dict:
         data["images"] = [
             {"url": i.url, **({"width": i.width, "height": i.height} if i.width else {})} for i in story.images
         ]
-    data["published"] = True
+    data["published"] = published
     return data
 
 
-def article_text(story: Story) -> str:
-    front = yaml.dump(record(story), Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
+def article_text(story: Story, published: bool = True) -> str:
+    front = yaml.dump(record(story, published), Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True, width=1_000_000)
     return f"---\n{front}---\n"
 
 
@@ -176,24 +177,31 @@ def import_feeds(
             report.failed.append(str(exc))
             continue
         report.invalid += invalid
-        for story in stories:
-            if not can_show(story.published, tz):
-                report.invalid.append(Invalid(source, f"\"{story.title}\": the date {story.published.isoformat()} is out of range"))
-                continue
-            key = normalize_url(story.web_url)
-            if key in seen:
-                report.skipped.append(story.web_url)
-                continue
-            seen.add(key)  # a story in two feeds is imported once
-            name = file_name(story, tz)
-            if dry_run:
-                report.new.append(content_dir / name)
-                continue
-            try:
-                report.new.append(write_new_file(content_dir, name, article_text(story)))
-            except FileExistsError:  # its webUrl was edited since: the file is the editor's now
-                report.invalid.append(Invalid(source, f"content/{name} already exists; not overwritten"))
+        add_stories(stories, source, content_dir, tz, seen, report, dry_run)
     return report
+
+
+def add_stories(stories: Sequence[Story], source: str, content_dir: Path, tz: tzinfo, seen: set[str],
+                report: ImportReport, dry_run: bool = False, published: bool = True) -> None:
+    """Write a file for each story whose URL is not in `seen` (the site's known URLs,
+    which it grows), and count each story in `report`."""
+    for story in stories:
+        if not can_show(story.published, tz):
+            report.invalid.append(Invalid(source, f"\"{story.title}\": the date {story.published.isoformat()} is out of range"))
+            continue
+        key = normalize_url(story.web_url)
+        if key in seen:
+            report.skipped.append(story.web_url)
+            continue
+        seen.add(key)  # a story in two feeds is imported once
+        name = file_name(story, tz)
+        if dry_run:
+            report.new.append(content_dir / name)
+            continue
+        try:
+            report.new.append(write_new_file(content_dir, name, article_text(story, published)))
+        except FileExistsError:  # its webUrl was edited since: the file is the editor's now
+            report.invalid.append(Invalid(source, f"content/{name} already exists; not overwritten"))
 
 
 class BadStory(Exception):

@@ -17,7 +17,7 @@ from site_builder.inputs import is_ignored_name
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
-TYPE_WORDS = {"string": str, "integer": int, "boolean": bool}
+TYPE_WORDS = {"string": str, "integer": int, "boolean": bool, "array of tables": tuple}
 
 
 def _without_code_blocks(text: str) -> str:
@@ -83,6 +83,7 @@ def test_every_setting_is_documented_with_its_type_and_default():
         assert field.default is not MISSING
         assert TYPE_WORDS.get(type_word) is type(field.default), f"{field.name}: documented as {type_word!r}"
         documented = tomllib.loads(f"value = {_code(default)}")["value"]
+        documented = tuple(documented) if isinstance(documented, list) else documented  # [[sources]]
         assert documented == field.default, f"{field.name}: documented default {default}, real {field.default!r}"
 
 

@@ -6,9 +6,10 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import yaml
-from conftest import BuiltSite, need
+from conftest import REPO, BuiltSite, need
 
 from site_builder.linkcheck import check_links
 from site_builder.scaffold import WORKFLOW_PATH
@@ -57,7 +58,9 @@ def test_the_workflow_builds_with_the_pages_base_url_and_publishes(tmp_path, run
     workflow = yaml.safe_load((tmp_path / WORKFLOW_PATH).read_text())
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert triggers["push"]["branches"] == ["main"] and "workflow_dispatch" in triggers
-    assert workflow["permissions"]["pages"] == "write" and workflow["permissions"]["id-token"] == "write"
+    assert workflow["permissions"] == {}  # each job asks for what it needs
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
 
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
     used = dict(step["uses"].split("@") for step in steps if "uses" in step)
@@ -97,3 +100,96 @@ def test_actionlint_finds_nothing_in_the_workflow(tmp_path, run):
     found = json.loads(proc.stdout)
     assert found[str(workflow)] == []
     assert [f["kind"] for f in found[str(broken)]] == ["expression"]
+
+
+def test_the_schedule_imports_hourly_and_only_the_import_may_push(tmp_path, run):
+    assert run("init", tmp_path).code == 0
+    workflow = yaml.safe_load((tmp_path / WORKFLOW_PATH).read_text())
+    triggers = workflow.get("on", workflow.get(True))
+    assert triggers["schedule"] == [{"cron": "17 * * * *"}]
+    jobs = workflow["jobs"]
+    writers = [name for name, job in jobs.items() if job.get("permissions", {}).get("contents") == "write"]
+    assert writers == ["import"]
+    assert jobs["import"]["if"] == "github.event_name != 'push'"
+    assert jobs["build"]["needs"] == "import" and jobs["deploy"]["needs"] == "build"
+    # A job whose `if` has no status function is skipped when any job before it in the
+    # chain was (actions/runner#2205): on a push the import is, so build and deploy must
+    # each say what they wait for.
+    assert jobs["build"]["if"] == "${{ !cancelled() && needs.import.result != 'failure' }}"
+    assert jobs["deploy"]["if"] == "${{ !cancelled() && needs.build.result == 'success' }}"
+    checkout = next(s for s in jobs["build"]["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["ref"] == "${{ needs.import.outputs.commit || github.sha }}"
+    assert workflow["concurrency"] == {"group": "pages", "cancel-in-progress": False}
+
+
+def _step(workflow: dict, name: str) -> str:
+    return next(s["run"] for s in workflow["jobs"]["import"]["steps"] if s.get("name") == name)
+
+
+def test_the_import_steps_commit_new_stories_as_the_bot_only_when_something_changed(tmp_path, run, monkeypatch):
+    """The import job's own shell steps, run by bash in a real git clone against a real
+    feed server: new stories and the state are committed and pushed by
+    github-actions[bot]; a run that brings nothing (304) commits nothing; a failing
+    source is reported while the good one's stories still go out."""
+    if shutil.which("git") is None:
+        need("git is not installed")
+    from feedserver import FeedServer, Route, json_feed
+
+    empty = tmp_path / "empty-gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+
+    def git(cwd, *args) -> str:
+        return subprocess.run(["git", "-c", "user.name=Editor", "-c", "user.email=editor@example.com", *args],
+                              cwd=cwd, capture_output=True, check=True, text=True).stdout
+
+    server = FeedServer(routes={"/good.json": Route(json_feed("One"), etag='"v1"'), "/broken": Route(status=500)}).start()
+    try:
+        site, origin = tmp_path / "site", tmp_path / "origin.git"
+        assert run("init", site).code == 0
+        with open(site / "site.toml", "a", encoding="utf-8") as toml:
+            toml.write(f'\n[[sources]]\nurl = "{server.url}/good.json"\n\n[[sources]]\nurl = "{server.url}/broken"\n')
+        git(tmp_path, "init", "-q", "--bare", str(origin))
+        git(site, "init", "-q", "-b", "main")
+        git(site, "add", "-A")
+        git(site, "commit", "-q", "-m", "A new site")
+        git(site, "remote", "add", "origin", str(origin))
+        git(site, "push", "-q", "origin", "main")
+        workflow = yaml.safe_load((site / WORKFLOW_PATH).read_text())
+        shim = tmp_path / "bin" / "site-builder"  # the installed command, this checkout's code
+        shim.parent.mkdir()
+        shim.write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{sys.executable}" -m site_builder "$@"\n')
+        shim.chmod(0o755)
+
+        def run_steps() -> dict[str, str]:
+            outputs = tmp_path / "outputs"
+            outputs.write_text("")
+            env = {**os.environ, "PATH": f"{shim.parent}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(outputs),
+                   "GITHUB_REF_NAME": "main"}
+            for name in ("Import new stories", "Commit new stories"):
+                done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", _step(workflow, name)],
+                                      cwd=site, env=env, capture_output=True, text=True, timeout=120)
+                assert done.returncode == 0, (name, done.stdout, done.stderr)
+            return dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+
+        first = run_steps()
+        assert first["failed"] == "true"
+        assert first["commit"] == git(origin, "rev-parse", "main").strip()
+        author, changed = git(origin, "log", "-1", "--format=%an <%ae>", "--name-only", "main").split("\n", 1)
+        assert author == "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
+        changed = changed.split()
+        assert "sources-state.json" in changed and len([c for c in changed if c.startswith("content/")]) == 1
+
+        second = run_steps()  # 304 and the same error: only times moved
+        assert second == {"failed": "true"}
+        assert git(origin, "rev-parse", "main").strip() == first["commit"]
+        assert [s.status for s in server.served("/good.json")] == [200, 304]
+
+        server.routes["/good.json"] = Route(json_feed("One", "Two"), etag='"v2"')
+        server.routes["/broken"] = Route(json_feed("Fixed", host="fixed.example"))
+        third = run_steps()
+        assert "failed" not in third and third["commit"] == git(origin, "rev-parse", "main").strip()
+        assert len(git(origin, "log", "--format=%H", "main").split()) == 3
+    finally:
+        server.close()
