@@ -26,16 +26,17 @@
     }
   }
 
-  // Remote images that fail leave their box's placeholder showing (see .card__media).
+  // Remote images that fail leave their box's placeholder showing (see .lead__media).
   // Errors do not bubble, so listen in the capture phase; images that failed before this
   // script ran are found by their zero natural width.
   function failed(img) {
-    img.closest(".card__media")?.classList.add("card__media--failed");
+    const box = img.closest(".lead__media, .card__media");
+    box?.classList.add(box.classList[0] + "--failed");
   }
   document.addEventListener("error", (event) => {
     if (event.target instanceof HTMLImageElement) failed(event.target);
   }, true);
-  document.querySelectorAll(".card__media img").forEach((img) => {
+  document.querySelectorAll(".lead__media img, .card__media img").forEach((img) => {
     if (img.complete && img.naturalWidth === 0 && img.currentSrc) failed(img);
   });
 
