@@ -188,3 +188,18 @@ def test_phone_header_yields_to_the_news_without_javascript(site, origin, browse
         assert page.locator("#search-q").is_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "front-phone-search.png"))
+
+
+@pytest.mark.parametrize("width", [375, 412, 1280])
+def test_relative_times_do_not_shift_the_river(site, origin, browser, jpeg, width):
+    """reader.js turns each date into a relative time after the page is drawn; a line of
+    the river that rewrapped would move every headline below it."""
+    _, plan = site
+    for kind, path in {**listings(plan), "home page 2": "page/2/"}.items():
+        with opened(browser, origin, jpeg, width, 823) as page:
+            page.add_init_script("""window.__shift = 0; new PerformanceObserver((list) => {
+                for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
+            }).observe({type: "layout-shift", buffered: true});""")
+            page.goto(origin + BASE + path, wait_until="networkidle")
+            page.wait_for_function("() => [...document.querySelectorAll('main time')].every((t) => t.title)")
+            assert page.evaluate("window.__shift") < 0.01, f"{kind} at {width}px"
