@@ -22,8 +22,10 @@ from site_builder.routes import LEADING, plan_site
 from site_builder.server import LiveState, bind_server
 
 BASE = "/desk/"
-# The main listing's headlines (the strips after it are other h-feeds).
-TOPS = "[...document.querySelector('main .h-feed').querySelectorAll('.h-entry > .p-name')].map((e) => e.getBoundingClientRect().top)"
+# The tops of the main listing's headlines (the strips after it are other h-feeds): each
+# story's p-name, not its source's (an h-card) or a cluster link's (an h-cite).
+TOPS = """[...document.querySelector('main .h-feed').querySelectorAll('.h-entry .p-name')]
+    .filter((e) => !e.closest('.h-card, .h-cite')).map((e) => e.getBoundingClientRect().top)"""
 
 
 @pytest.fixture(scope="module")
