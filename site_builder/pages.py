@@ -63,9 +63,9 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Lead:
-    """A leading story of a home or topic page's first page, with its cluster: the first
-    of its related links (resolved as on its own page: to our permalink when the story
-    is on the site)."""
+    """A leading story of a home or topic listing's first page, with its cluster: its
+    first few related links (routes.CLUSTER), resolved as on its own page: to our
+    permalink when the related story is on the site."""
 
     entry: Entry
     cluster: tuple[RelatedLink, ...]
