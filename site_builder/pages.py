@@ -62,6 +62,16 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Lead:
+    """A leading story of a home or topic listing's first page, with its cluster: its
+    first few related links (routes.CLUSTER), resolved as on its own page: to our
+    permalink when the related story is on the site."""
+
+    entry: Entry
+    cluster: tuple[RelatedLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UrlList:
     """A sitemap's (path, lastmod) pairs, of pages or of a sitemap index's parts: one
     value, so the fingerprint reads it in one repr rather than page by page, a large share

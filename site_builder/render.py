@@ -64,6 +64,7 @@ class Renderer:
         # Per-build memos, owned by this renderer: a class-level lru_cache would keep every
         # renderer (and its whole plan) alive in a long-running preview.
         self._cards: dict[tuple, Markup] = {}
+        self._items: dict[tuple, Markup] = {}
         self._dates: dict[datetime, str] = {}
         self._iso_dates: dict[datetime, str] = {}
         # Sitemap elements by (path, lastmod), kept from build to build by a long-lived
@@ -89,6 +90,7 @@ class Renderer:
             abs_url=self.abs_url,
             news_article=self.news_article,
             card=self.card,
+            item=self.item,
             # The main bundle's script, and the other shards the browser merges into it.
             search_bundle=self.url_for(f"/{shard_folder(0)}/pagefind.js"),
             search_shards=[self.url_for(f"/{shard_folder(n)}/") for n in range(1, shard_count(len(plan.entries), config))],
@@ -114,6 +116,16 @@ class Renderer:
         if html is None:
             macro = self.env.get_template("partials/card.html").module.card
             html = self._cards[key] = macro(entry, heading, compact, link_title)
+        return html
+
+    def item(self, entry, heading: str = "h2") -> Markup:
+        """A story's line in a river of headlines (partials/river.html), rendered once per
+        build for each heading it is shown with, like card()."""
+        key = (entry.path, heading)
+        html = self._items.get(key)
+        if html is None:
+            macro = self.env.get_template("partials/river.html").module.river_item
+            html = self._items[key] = macro(entry, heading)
         return html
 
     def display_date(self, dt: datetime) -> str:

@@ -15,7 +15,7 @@ from itertools import compress
 from .config import SiteConfig
 from .models import Article
 from .pages import (
-    ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Entry, FeedLink, Page, PlanError, RelatedLink, SitePlan,
+    ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Entry, FeedLink, Lead, Page, PlanError, RelatedLink, SitePlan,
     SourceRef, TopicRef, UrlList,
 )
 from .permalinks import article_paths, home_path, numbered
@@ -29,6 +29,10 @@ NAV_TOPICS = 5
 # a larger site's are split into /sitemap-1.xml, /sitemap-2.xml..., and /sitemap.xml, the
 # file robots.txt names, is then the sitemap index listing them.
 SITEMAP_LIMIT = 50_000
+# The first page of the home and topic listings opens with its LEADING newest stories
+# drawn large (the first with its image), each with up to CLUSTER related links.
+LEADING = 4
+CLUSTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,7 @@ class _Listing:
     template: str
     members: Sequence[Article]
     context: dict = field(hash=False)
+    leads: bool = False  # its first page opens with leading stories and their clusters
 
     def paths(self, per_page: int) -> list[str]:
         return [self.path_of(n) for n in range(1, _page_count(len(self.members), per_page) + 1)]
@@ -75,11 +80,11 @@ def plan_site(
     nameless = {a.provider.name for a in articles if a.provider is not None and not a.provider.domain}
     bare_refs = {name: same.ref(SourceRef(name, "", None)) for name in sorted(nameless)}
 
-    listings = [_Listing(home_path, "index.html", articles, {"title": "", "trending": (), "top_stories": ()})]
+    listings = [_Listing(home_path, "index.html", articles, {"title": "", "trending": (), "top_stories": ()}, True)]
     for topic, members in by_topic.items():
         ref = topic_refs[topic.key]
         feed = FeedLink(f"{topic.name} (Atom)", f"{ref.path}feed.xml", "application/atom+xml")
-        listings.append(_Listing(numbered(ref.path), "topic.html", members, {"title": topic.name, "topic": ref, "topic_feed": feed}))
+        listings.append(_Listing(numbered(ref.path), "topic.html", members, {"title": topic.name, "topic": ref, "topic_feed": feed}, True))
     for domain, (name, members) in providers.items():
         listings.append(_Listing(numbered(source_refs[domain].path), "source.html", members, {"title": name, "source": source_refs[domain]}))
     for (year, month), members in months.items():
@@ -99,8 +104,13 @@ def plan_site(
     linked_from = linked_from_index(keys, changed, same)
     pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, groups, linked_from)
     home = len(pages)  # the home listing comes first
+    story_pages = pages[:home]  # in the order of entries, as groups.positions counts them
+
+    def cluster(source: str) -> tuple[RelatedLink, ...]:
+        return story_pages[groups.positions[source]].context["related"][:CLUSTER]
+
     for listing in listings:
-        pages += _paginated(listing, by_source, config.paginate, same, replaced)
+        pages += _paginated(listing, by_source, config.paginate, same, replaced, cluster)
     newest = articles[0].published if articles else None
     pages[home] = _with_strips(pages[home], groups, by_source)
 
@@ -233,25 +243,32 @@ def _maybe_changed(entries, last_entries, order, more, last_more, replaced_sourc
     return found
 
 
-def _paginated(listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry]) -> list[Page]:
+def _paginated(listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry], cluster) -> list[Page]:
     """The listing's pages; when the plans are `stable`, a page of the last plan's that
-    lists no replaced entry is taken over whole."""
+    lists no replaced entry (and the same clusters, which follow other stories' moves)
+    is taken over whole. cluster: a story's cluster by its source."""
     pages = []
     path_of, members = listing.path_of, listing.members
     total = _page_count(len(members), per_page)
     for n in range(1, total + 1):
         old = same.listing_page(path_of(n), listing.template, replaced)
-        if old is not None:
+        leading = ()
+        if listing.leads:
+            first = members[: min(LEADING, per_page)] if n == 1 else ()
+            leading = tuple(Lead(by_source[a.source], cluster(a.source)) for a in first)
+        if old is not None and old.context.get("leading", ()) == leading:
             pages.append(old)
             continue
         shown = tuple(by_source[a.source] for a in members[(n - 1) * per_page : n * per_page])
         pagination = Pagination(shown, n, total, len(members))
+        extra = {"leading": leading} if listing.leads else {}
         pages.append(
             Page(
                 path_of(n),
                 listing.template,
                 {
                     **listing.context,
+                    **extra,
                     "entries": pagination.items,
                     "pagination": pagination,
                     "prev_path": path_of(n - 1) if pagination.has_prev else None,

@@ -82,8 +82,9 @@ def test_three_feeds_import_idempotently_and_build_clean(site, run):
         card = cards[title]
         assert datetime.fromisoformat(prop(card, "published")) == datetime.fromisoformat(published), title
         assert card["properties"]["category"] == topics, title
-        assert prop(card, "summary") == excerpt, title
-    chip = cards["Chip maker unveils 2nm plan & roadmap"]
+        story = out.entries(prop(card, "url"))[0]  # the story's own page: its full card
+        assert prop(story, "summary") == excerpt, title
+    chip = out.entries(prop(cards["Chip maker unveils 2nm plan & roadmap"], "url"))[0]
     assert prop(chip, "bookmark-of") == "https://spectrum.ieee.org/2nm"
     author = prop(chip, "author")
     assert text_of(prop(author, "name")) == "IEEE Spectrum"

@@ -177,16 +177,18 @@ def test_without_javascript_everything_but_search_and_relative_times_works(site,
     page = watched.open(origin + BASE)
     first = plan.entries[0]
     assert page.locator(".h-feed").first.locator(".h-entry").count() == 20  # the listing; strips follow it
-    time = page.locator(".card time").first
+    time = page.locator(".h-entry time").first
     assert time.get_attribute("title") is None  # reader.js, which adds the tooltip, did not run
     assert any(ch.isdigit() for ch in time.inner_text()) and "ago" not in time.inner_text()  # the absolute date
-    page.locator(".card__title a").first.click()
+    page.locator(".h-entry > .p-name a").first.click()
     page.wait_for_url("**" + first.path)
     assert page.locator("h1").inner_text() == first.article.title
     page.locator(".chip").first.click()  # topic pages
     assert page.locator(".h-entry").count() > 0
-    page.fill("#site-search-q", "quantum")  # the header form still leads to the search page
-    page.press("#site-search-q", "Enter")
+    page.locator(".search-link").click()  # on a phone, the header's link to the search page
+    page.wait_for_url("**/search/")
+    page.fill("#search-q", "quantum")  # whose form still leads to its results without JavaScript
+    page.press("#search-q", "Enter")
     page.wait_for_url("**/search/?q=quantum")
     assert "needs JavaScript" in page.locator("main").inner_text()
     assert sideways_overflow(page) <= 0
@@ -219,7 +221,7 @@ def test_search_as_you_type_finds_an_old_headline(site, origin, browser):
     # see: found only if the shard it is in was merged (with no script or WASM of its own).
     count = 1 + len(list((root / "_site/pagefind").glob("shard-*/")))
     old = next(e for e in reversed(plan.entries) if search.shard_of(e, count) != 0)
-    context = browser.new_context(viewport={"width": 375, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})  # a phone's header links to /search/ instead
     watched = Watched(context, origin)
     page = watched.open(origin + BASE + plan.entries[0].path.lstrip("/"))  # any page
     box = page.locator("#site-search-q")
@@ -234,7 +236,7 @@ def test_search_as_you_type_finds_an_old_headline(site, origin, browser):
     assert shown.locator("time").get_attribute("datetime") == old.article.published.isoformat()
     assert old.source.name in shown.inner_text()  # the fixture's oldest story has a source
     timings = [float(page.locator(".search-results").first.get_attribute("data-query-ms"))]
-    page.screenshot(path=str(ARTIFACTS / "reader-search-popup-375.png"))
+    page.screenshot(path=str(ARTIFACTS / "reader-search-popup-1280.png"))
     # Keyboard: down into the results, up back to the box, Enter on a result opens it.
     page.keyboard.press("ArrowDown")
     assert page.evaluate("document.activeElement.className") == "search-results__link"
@@ -286,18 +288,20 @@ def test_relative_times_images_and_no_layout_shift(site, origin, browser):
         for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shift += entry.value;
     }).observe({type: "layout-shift", buffered: true});""")
     watched.open(origin + BASE)
-    time = page.locator(".card time").first
-    page.wait_for_function("() => document.querySelector('.card time').textContent.includes('ago')")
+    time = page.locator(".h-entry time").first
+    page.wait_for_function("() => document.querySelector('.h-entry time').textContent.includes('ago')")
     assert time.get_attribute("title")[0].isdigit()  # the absolute date, as the tooltip
     assert time.get_attribute("datetime")[:2] == "20"  # the machine-readable date is untouched
     # Remote images cannot load here: their boxes keep their size and show the placeholder.
-    page.wait_for_function("() => document.querySelectorAll('.card__media--failed').length > 0")
-    media = page.locator(".card__media").first.bounding_box()
-    assert abs(media["width"] / media["height"] - 16 / 9) < 0.02
+    page.wait_for_function("() => document.querySelectorAll('.lead__media--failed').length > 0")
+    media = page.locator(".lead__media").first
+    box, ratio = media.bounding_box(), media.evaluate("(e) => getComputedStyle(e).aspectRatio")  # e.g. "2 / 1"
+    wide, high = map(float, ratio.split("/"))
+    assert abs(box["width"] / box["height"] - wide / high) < 0.02
     page.mouse.wheel(0, 3000)
     # Every image below has settled (loaded or shown as failed) before shifts are counted.
-    page.wait_for_function("""() => [...document.querySelectorAll('.card__media img')].every(
-        (img) => img.complete || img.closest('.card__media--failed'))""")
+    page.wait_for_function("""() => [...document.querySelectorAll('.lead__media img')].every(
+        (img) => img.complete || img.closest('.lead__media--failed'))""")
     assert page.evaluate("window.__shift") < 0.01
     assert watched.console_errors() == []
     context.close()

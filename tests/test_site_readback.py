@@ -78,11 +78,16 @@ def test_home_lists_every_published_story_newest_first(corpus_site, built):
 
 
 def test_cards_follow_the_h_entry_contract(corpus_site, built):
+    """Every story in a river is an h-entry; the lead also carries its summary (the
+    other headlines leave it to the story's page) and its photo when it has one."""
     by_url = {a.web_url: a for a in _expected(corpus_site, drafts=False)}
-    for entry in built.entries("/"):
+    entries = built.entries("/")
+    lead = by_url[prop(entries[0], "bookmark-of")]
+    assert prop(entries[0], "summary") == lead.excerpt
+    assert text_of(prop(entries[0], "photo", "")) == (lead.image.url if lead.image else "")
+    for entry in entries:
         article = by_url[prop(entry, "bookmark-of")]
         assert text_of(prop(entry, "name")) == article.title
-        assert prop(entry, "summary") == article.excerpt
         assert _when(prop(entry, "published")) == article.published
         assert entry["properties"].get("category", []) == list(article.topics)
         author = prop(entry, "author")
@@ -105,10 +110,39 @@ def test_each_permalink_page_holds_its_story(corpus_site, built):
         # Related links: to our own page when the story is here, else to its source.
         cites = [i for i in built.mf2(page)["items"] if i["type"] == ["h-cite"]]
         assert [text_of(prop(c, "name")) for c in cites] == [r.title for r in article.related]
-        for cite, related in zip(cites, article.related):
-            ours = on_site.get(normalize_url(related.url))
-            want = permalinks[ours.web_url] if ours else related.url
-            assert prop(cite, "url") == want
+        assert [prop(c, "url") for c in cites] == _resolved(article.related, on_site, permalinks)
+
+
+def _resolved(related, on_site: dict, permalinks: dict) -> list[str]:
+    """Where each related link should lead: our own page when the story is on the site,
+    else its source."""
+    return [permalinks[on_site[normalize_url(r.url)].web_url] if normalize_url(r.url) in on_site else r.url for r in related]
+
+
+def test_leading_stories_carry_their_clusters_as_h_cite_children(corpus_site, built):
+    """On the first page of the home and topic listings, each of the four leading stories
+    holds up to three of its related links as h-cite children of its h-entry, resolved as
+    on its own page; the other headlines hold none."""
+    expected = _expected(corpus_site, drafts=False)
+    by_url = {a.web_url: a for a in expected}
+    on_site = {normalize_url(a.web_url): a for a in expected}
+    permalinks = {prop(e, "bookmark-of"): prop(e, "url") for e in _collect(built, "/")}
+    topic = next(t for t in built.mf2("/topics/")["rels"]["tag"] if len(built.entries(t)) > 4)
+    clustered = 0
+    for listing in ("/", topic):
+        entries = built.entries(listing)
+        for n, entry in enumerate(entries):
+            cites = [c for c in entry.get("children", []) if c["type"] == ["h-cite"]]
+            related = by_url[prop(entry, "bookmark-of")].related[:3] if n < 4 else ()
+            assert [text_of(prop(c, "name")) for c in cites] == [r.title for r in related]
+            assert [prop(c, "url") for c in cites] == _resolved(related, on_site, permalinks)
+            for cite, story in zip(cites, related):
+                author = prop(cite, "author")
+                assert (text_of(prop(author, "name")) if author else None) == (story.provider.name if story.provider else None)
+            clustered += len(cites)
+    assert clustered >= 4  # the corpus's leading stories have related coverage to show
+    page_two = built.entries(built.follow("/")[1])
+    assert not any(e.get("children") for e in page_two)  # later pages: headlines only
 
 
 def test_topic_pages_list_exactly_their_stories(corpus_site, built):
