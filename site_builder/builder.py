@@ -121,6 +121,12 @@ class Builder:
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
 
+    def current(self) -> tuple[Model, SitePlan] | None:
+        """The model and plan of this Builder's last commit (what the preview serves), or
+        None before the first; read-only, for tools beside the server (the desk)."""
+        committed = self._committed
+        return (committed.model, committed.plan) if committed is not None else None
+
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None, refused: list[Problem] | None = None) -> Model:
         """scan, refused: the article files as scan_inputs found them, and the files it
