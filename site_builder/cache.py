@@ -43,8 +43,8 @@ LAST_BUILD_FILE = "last-build.json"
 DELTA_FILE = "build-state.delta.pickle"
 LAST_BUILD_LIMIT = 1 << 30  # bytes: a large site's record is megabytes; a larger file is not ours
 # Bump when the layout of BuildState, of the model or of the snapshot file changes, or
-# what a kept output holds (13: every cache file signed with the user's key).
-FORMAT = 13
+# what a kept output holds (14: Article.rejected).
+FORMAT = 14
 FILES_PER_CHUNK = 2_000  # parsed articles per pickle in the snapshot (see _write_snapshot)
 
 

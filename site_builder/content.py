@@ -106,6 +106,7 @@ class _ArticleReader:
         web_url = self.required_url("webUrl")
         published = self.required_date("publishedDateTime")
         draft = self.read_draft()
+        rejected = self.read_rejected()
         if any(p.severity == "error" for p in self.problems):
             return ReadResult(None, tuple(self.problems))  # no body is rendered for a record that failed
         try:
@@ -123,6 +124,7 @@ class _ArticleReader:
             body_html=body_html,
             slug=slugify(self.optional_text("slug", 200), fallback="") if "slug" in d else "",
             draft=draft,
+            rejected=rejected,
             amp_url=self.optional_url("ampWebUrl"),
             category=self.optional_text("category", 100),
             type=self.optional_text("type", 100),
@@ -194,6 +196,14 @@ class _ArticleReader:
             self.error("published", f"'published' must be true or false, got {self.quote(value)}")
             return True
         return not value
+
+    def read_rejected(self) -> bool:
+        value = self.data.get("rejected", False)
+        if not isinstance(value, bool):
+            # An empty or mistyped value could be either: refuse rather than publish it.
+            self.error("rejected", f"'rejected' must be true or false, got {self.quote(value)}")
+            return True
+        return value
 
     # -- optional fields: a bad value is dropped with a warning -----------------------
     def optional_text(self, key: str, limit: int) -> str:

@@ -82,6 +82,7 @@ class Article:
     body_html: str = ""  # rendered and sanitised Markdown
     slug: str = ""  # from the `slug` field, else derived from the title
     draft: bool = False
+    rejected: bool = False  # turned down by an editor: never published, even with --drafts
     amp_url: str = ""
     category: str = ""
     type: str = ""

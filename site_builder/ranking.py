@@ -1,4 +1,4 @@
-"""MODEL: which stories are shown and in what order: newest first, drafts and future
+"""MODEL: which stories are shown and in what order: newest first, drafts, rejected and future
 stories, the quality bar, trending and top stories. Pure functions, run once per build."""
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
 def select_published(
     articles: Iterable[Article], now: datetime, include_drafts: bool, include_future: bool
 ) -> list[Article]:
+    """Rejected stories are left out always: --drafts shows drafts, never rejections."""
     return [
         a
         for a in articles
-        if (include_drafts or not a.draft) and (include_future or a.published <= now)
+        if not a.rejected and (include_drafts or not a.draft) and (include_future or a.published <= now)
     ]
 
 

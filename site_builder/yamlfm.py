@@ -193,7 +193,7 @@ def _preview(value) -> str:
 # Any other key's value never is: `secured` is an opaque token of the record's source
 # (never to be shown), and other tools' fields are none of ours to print.
 PUBLIC_FIELDS = frozenset({
-    "title", "webUrl", "publishedDateTime", "excerpt", "slug", "published", "ampWebUrl", "category",
+    "title", "webUrl", "publishedDateTime", "excerpt", "slug", "published", "rejected", "ampWebUrl", "category",
     "type", "quality", "heat", "provider", "topics", "images", "related",
 })
 
