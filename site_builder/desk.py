@@ -29,7 +29,8 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from .cache import file_digest
 from .desk_actions import Actions, Outcome
-from .desk_standin import Filter, candidates, editable, queue, source_key
+from .candidates import Filter, candidates, queue, source_key
+from .desk_standin import editable
 
 DESK = "/_desk"
 ASSETS = Path(__file__).parent / "desk_assets"

@@ -1,4 +1,4 @@
-"""STAND-IN for candidates.py and record_edit.py (t-edit's), until they are merged."""
+"""STAND-IN for record_edit.py (t-edit's), until they are merged."""
 
 from __future__ import annotations
 
@@ -6,57 +6,10 @@ import hashlib
 import os
 import re
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ranking import newest_first
 from .yamlfm import split_and_parse
-
-
-def candidates(articles):
-    return tuple(newest_first(a for a in articles if a is not None and a.draft and not getattr(a, "rejected", False)))
-
-
-def source_key(a) -> str:
-    return "" if a.provider is None else (a.provider.domain or a.provider.name)
-
-
-@dataclass(frozen=True)
-class Filter:
-    sort: str = "date"
-    topic: str = ""
-    source: str = ""
-    min_quality: int | None = None
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class Queue:
-    items: tuple
-    total: int
-    topics: tuple
-    sources: tuple
-
-
-def queue(cands, f: Filter) -> Queue:
-    if f.sort not in ("date", "quality", "heat"):
-        raise ValueError(f"unknown sort {f.sort!r}")
-    items = list(cands)
-    if f.sort != "date":
-        items.sort(key=lambda a: (getattr(a, f.sort) is None, -(getattr(a, f.sort) or 0)))
-    if f.topic:
-        items = [a for a in items if f.topic.casefold() in {t.casefold() for t in a.topics}]
-    if f.source:
-        items = [a for a in items if source_key(a).casefold() == f.source.casefold()]
-    if f.min_quality is not None:
-        items = [a for a in items if a.quality is not None and a.quality >= f.min_quality]
-    if f.text:
-        items = [a for a in items if f.text.casefold() in (a.title + a.excerpt + a.source).casefold()]
-    topics = Counter(t for a in items for t in a.topics)
-    sources = Counter(source_key(a) for a in items)
-    sources.pop("", None)
-    return Queue(tuple(items), len(cands), tuple(topics.most_common()), tuple(sources.most_common()))
 
 
 def digest(data: bytes) -> str:
