@@ -28,7 +28,7 @@
     if (action) data.set("action", action);
     let reply;
     try {
-      const response = await fetch(form.action, {
+      const response = await fetch(form.getAttribute("action"), {
         method: "POST", body: new URLSearchParams(data), credentials: "same-origin",
         headers: { Accept: "application/json" },
       });
