@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import mf2py
 import pytest
-from conftest import ARTIFACTS, EXAMPLE_RECORD, article, make_site, need, prop, text_of, wait_until
+from conftest import ARTIFACTS, EXAMPLE_RECORD, article, make_site, prop, text_of, wait_until
 from deskclient import changed_lines, get
 
 from site_builder.yamlfm import split_and_parse
@@ -29,15 +29,6 @@ def site(tmp_path):
             topics=(topic,), published="false", quality=str(60 + n), body="The first note.\n",
         )
     return make_site(tmp_path / "site", files)
-
-
-@pytest.fixture(scope="module")
-def axe():
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        need("axe-playwright-python is not installed (pip install -e '.[test]')")
-    return Axe()
 
 
 def open_desk(browser, preview, width=1280, scheme="light"):
