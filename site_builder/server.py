@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from .builder import BuildOptions, Builder, CacheMode, SearchMode
 from .config import ConfigError, load_config
-from .desk import Desk, is_desk_path
+from .desk import DESK, Desk, is_desk_path
 from .search import SEARCH_DIR
 from .serve_guard import Connections, DeadlineReader, Limits, allowed_names, host_allowed
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
@@ -372,6 +372,11 @@ class Preview:
         host = self.server.server_address[0]
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.server.port}{self.state.base_path}"
+
+    @property
+    def desk_url(self) -> str:
+        """The desk is at the server's root, whatever the base path."""
+        return self.url[: -len(self.state.base_path)] + DESK + "/"
 
     @property
     def rebuilds(self) -> int:

@@ -227,7 +227,7 @@ def test_only_article_files_of_the_site_can_be_written(site, start_preview, tmp_
 def test_the_desk_is_at_the_server_root_and_never_in_a_build(site, start_preview, run):
     preview = start_preview(site)
     port = preview.server.port
-    assert preview.url.endswith("/newsroom/")
+    assert preview.url.endswith("/newsroom/") and preview.desk_url == f"http://127.0.0.1:{port}/_desk/"
     assert get(port, "/_desk/").status == 200
     assert get(port, "/_desk").headers["location"] == "/_desk/"
     assert get(port, "/newsroom/_desk/").status == 404
