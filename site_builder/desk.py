@@ -80,6 +80,8 @@ class Desk:
         self._flashes: OrderedDict[str, tuple[bool, str]] = OrderedDict()
         self._lock = threading.Lock()
         self._permalinks: tuple[int, dict] = (0, {})
+        self._candidates: tuple[object, tuple] = (None, ())  # (the Selection, its candidates): queue() indexes them once
+        self.used = False  # a desk page was asked for in this run: worth warming after each build
         self._env = None
 
     # -- HTTP ------------------------------------------------------------------------
@@ -96,6 +98,7 @@ class Desk:
         if name == "live":
             return self._json(handler, HTTPStatus.OK, self.live(_first(query, "path"), _first(query, "wait") == "1"), head)
         if name in ("", "card", "edit"):
+            self.used = True
             self.catch_up()
             now = self.current()
             if now is None:
@@ -218,8 +221,7 @@ class Desk:
     def queue_page(self, now, query: dict) -> bytes:
         model, _ = now
         wanted, problems = _filter(query)
-        cands = candidates(model.selection.unique)
-        result = queue(cands, wanted)
+        result = queue(self.candidates(model), wanted)
         pages = max(1, ceil(len(result.items) / PAGE_SIZE))
         page = min(max(1, _int(_first(query, "page")) or 1), pages)
         shown = result.items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
@@ -230,6 +232,22 @@ class Desk:
             back=urlencode(back), problems=problems, flash=flash, link=lambda **change: _link(back, change),
             messages=self.state.snapshot()["messages"], site_title=model.config.title,
         )
+
+    def candidates(self, model) -> tuple:
+        """The model's candidates, the same tuple while the model's selection is the same,
+        so that queue() reuses its index of them (made once: 0.1 s at 10,000)."""
+        selection, cands = self._candidates
+        if selection is not model.selection:
+            cands = candidates(model.selection.unique)
+            self._candidates = (model.selection, cands)
+        return cands
+
+    def warm(self) -> None:
+        """After a build (in the build's thread): index the new candidates before the
+        editor asks for the queue. Only once the desk has been opened in this run."""
+        now = self.current()
+        if self.used and now is not None:
+            queue(self.candidates(now[0]), Filter())
 
     def _cards(self, now, articles) -> list[Card]:
         links = self._permalinks_of(now)

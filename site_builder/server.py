@@ -422,6 +422,8 @@ class Preview:
             self.state.fail(outcome.messages)
         if pages_changed or not outcome.ok:
             print_outcome(outcome, verb)
+        if outcome.ok:
+            self.desk.warm()  # the page is served already; the next build waits for this
         return outcome
 
     def _base_path(self) -> str:
