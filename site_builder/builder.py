@@ -284,9 +284,11 @@ class Builder:
             model.config, plan, templates, asset_versions, build_options, self._bytecode_cache(),
             self._committed and self._committed.renderer,
         )
+        # The topics, not their counts: only /topics/ shows a count, and it is in that
+        # page's context. With the counts, publishing one story re-rendered every page.
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
-            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries), model.config), template_bytes(templates),
+            plan.nav_topics, tuple(ref for ref, _ in plan.topics), plan.feeds, shard_count(len(plan.entries), model.config), template_bytes(templates),
         )
         return renderer, Fingerprinter(model.digests, site_wide, self._committed and self._committed.fingerprints)
 

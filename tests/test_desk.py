@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import mf2py
 import pytest
-from conftest import EXAMPLE_RECORD, article, atomic_save, make_site, prop, text_of, wait_until
+from conftest import EXAMPLE_RECORD, PINNED_NOW, article, atomic_save, make_site, prop, text_of, wait_until
 from deskclient import DESK, cards, changed_lines, folder_bytes, get, post, request, sha256, token
 
 from site_builder.yamlfm import split_and_parse
@@ -248,3 +248,20 @@ def test_the_queue_is_paginated(tmp_path, start_preview):
     assert len(first) == 50 and names(first)[0] == "Draft 119"
     assert "Page 1 of 3" in get(port, DESK).body
     assert names(cards(port, "?page=3")) == [f"Draft {n:03}" for n in range(19, -1, -1)]
+
+
+def test_publishing_one_story_renders_the_pages_that_show_it_not_the_site(tmp_path):
+    """Topic counts changed by a new story are shown on /topics/ only: the other pages
+    are not rendered again for them (Hugo's rebuild test: the output, and how much work)."""
+    from site_builder.builder import BuildOptions, Builder
+
+    files = {f"content/s{n:02}.md": article(title=f"Story {n}", url=f"https://example.com/{n}", date=f"2024-04-{1 + n % 28:02}T08:00:00Z",
+                                             topics=(f"Topic {n % 6}",)) for n in range(40)}
+    files["content/new.md"] = article(title="The newest", url="https://example.com/new", topics=("Topic 0",), published="false")
+    site = make_site(tmp_path / "site", files)
+    builder = Builder(BuildOptions(site, now=PINNED_NOW))
+    first = builder.build()
+    atomic_save(site / "content/new.md", (site / "content/new.md").read_text().replace("published: false", "published: true"))
+    report = builder.build()
+    assert report.articles == first.articles + 1 and not report.errors
+    assert report.rendered < first.pages / 2, (report.rendered, first.pages)
