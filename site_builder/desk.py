@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -94,7 +95,7 @@ class Desk:
             return self._send(handler, HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain", head, [("Location", DESK + "/")])
         name = path[len(DESK) + 1:]
         if name in ("desk.js", "desk.css"):
-            return self._send(handler, HTTPStatus.OK, (ASSETS / name).read_bytes(), _TYPES[name[-3:] if name.endswith(".js") else ".css"], head)
+            return self._send(handler, HTTPStatus.OK, (ASSETS / name).read_bytes(), _TYPES[Path(name).suffix], head)
         if name == "live":
             return self._json(handler, HTTPStatus.OK, self.live(_first(query, "path"), _first(query, "wait") == "1"), head)
         if name in ("", "card", "edit"):
@@ -247,7 +248,10 @@ class Desk:
         editor asks for the queue. Only once the desk has been opened in this run."""
         now = self.current()
         if self.used and now is not None:
-            queue(self.candidates(now[0]), Filter())
+            try:
+                queue(self.candidates(now[0]), Filter())
+            except Exception as exc:  # noqa: BLE001 - never let the desk stop the rebuilds
+                print(f"warning: the desk could not index the candidates: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def _cards(self, now, articles) -> list[Card]:
         links = self._permalinks_of(now)
