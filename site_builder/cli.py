@@ -91,6 +91,23 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--url", required=True, help="the story at its source (http/https)")
     n.add_argument("--topic", action="append", default=[], metavar="T", help="a topic (repeatable)")
     n.add_argument("--site", default=".", type=Path, help="site folder (default: .)")
+
+    r = commands.add_parser(
+        "review", help="list the candidates: unpublished stories not rejected, newest first",
+        description="List SITE's candidates (published: false, not rejected), sorted and filtered.",
+    )
+    r.add_argument("site", nargs="?", default=".", type=Path, help="site folder (default: .)")
+    r.add_argument("--sort", choices=("date", "quality", "heat"), default="date", help="order (default: date, newest first)")
+    r.add_argument("--topic", default="", metavar="T", help="only stories with topic T")
+    r.add_argument("--source", default="", metavar="S", help="only stories from S (a provider's domain, or its name)")
+    r.add_argument("--min-quality", type=int, metavar="N", help="only stories with a quality of N or more")
+    r.add_argument("--search", default="", metavar="TEXT", help="only stories with TEXT in title, excerpt, source or path")
+    r.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    for name, verb in (("publish", "publish"), ("reject", "reject (never published; import never brings it back)")):
+        c = commands.add_parser(name, help=f"{verb}: each PATH (a content file) or URL (a story's webUrl)",
+                                description=f"{verb.capitalize()} each story named by its file or its webUrl.")
+        c.add_argument("targets", nargs="+", metavar="PATH|URL", help="content file or webUrl")
+        c.add_argument("--site", default=".", type=Path, help="site folder (default: .)")
     return parser
 
 
@@ -116,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     handlers = {
         "build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init,
-        "import": _import, "new": _new,
+        "import": _import, "new": _new, "review": _review, "publish": _curate, "reject": _curate,
     }
     command = handlers[args.command]
     try:
@@ -214,6 +231,24 @@ def _new(args: argparse.Namespace) -> int:
         return EXIT_INVALID_CONTENT
     print(path)
     return EXIT_OK
+
+
+def _review(args: argparse.Namespace) -> int:
+    from .candidates import Filter
+    from .curate import as_json, as_table, review
+
+    found = review(args.site, Filter(args.sort, args.topic, args.source, args.min_quality, args.search))
+    print(as_json(found) if args.json else as_table(found))
+    return EXIT_OK
+
+
+def _curate(args: argparse.Namespace) -> int:
+    from .curate import curate
+
+    outcomes = curate(args.site, args.targets, args.command)
+    for outcome in outcomes:
+        print(outcome.line, file=sys.stderr if outcome.failed else sys.stdout)
+    return EXIT_INVALID_CONTENT if any(o.failed for o in outcomes) else EXIT_OK
 
 
 def deploy_summary(report: DeployReport, dry_run: bool) -> str:

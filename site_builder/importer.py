@@ -95,10 +95,15 @@ _WEB_URL_LINE = re.compile(r"""^webUrl:\s*["']?([^"'\s]+)""", re.MULTILINE)
 
 
 def known_urls(content_dir: Path) -> set[str]:
-    """Normalised webUrls of every file in content/: drafts and future stories too, and,
-    from their webUrl line, files whose front matter does not parse (still the editor's
-    story). Only the front matter is read: no body is rendered for this."""
-    urls = set()
+    """Normalised webUrls of every file in content/ (see record_urls)."""
+    return {url for _, url in record_urls(content_dir)}
+
+
+def record_urls(content_dir: Path) -> list[tuple[Path, str]]:
+    """(file, normalised webUrl) of every file in content/ that has one: drafts, rejected
+    and future stories too, and, from their webUrl line, files whose front matter does not
+    parse (still the editor's story). Only the front matter is read: no body is rendered."""
+    urls = []
     for path in find_article_files(content_dir):
         try:
             text = read_limited(str(path)).decode("utf-8", errors="replace")  # a huge file: its first part
@@ -112,7 +117,7 @@ def known_urls(content_dir: Path) -> set[str]:
             match = _WEB_URL_LINE.search(text)
             url = match.group(1) if match else None
         if url and url.strip():
-            urls.add(normalize_url(url.strip()))
+            urls.append((path, normalize_url(url.strip())))
     return urls
 
 

@@ -223,30 +223,9 @@ NESTING_SCAN_ABOVE = 2_000
 
 def split_and_parse(text: str) -> Parsed:
     """Split `---` front matter from the body and parse it. Lines are 1-based in the file."""
-    if not FENCE.match(text):
-        if not text.strip():
-            raise FrontMatterError("the file is empty; an article starts with a '---' line, its fields, then '---'", 1)
-        raise FrontMatterError(
-            f"no front matter: the file must start with a line '---', then the fields "
-            f"(title, webUrl, publishedDateTime, ...), then '---'{_first_line_hint(text)}",
-            1,
-        )
-    fences = list(FENCE.finditer(text))
-    if len(fences) < 2:
-        raise FrontMatterError(
-            "the front matter opened by '---' on line 1 is never closed; add a line '---' after the last field",
-            1,
-        )
-    opening, closing = fences[0], fences[1]
-    # The fence pattern may swallow blank lines after '---'; count from the true line end.
-    fm_start = text.index("\n", opening.start()) + 1 if "\n" in text[opening.start():closing.start()] else opening.end()
+    fm_start, fm_end, body_start = front_matter_span(text)
     first_fm_line = text.count("\n", 0, fm_start) + 1
-    fm_text = text[fm_start:closing.start()]
-    body_start = closing.end()
-    if text.startswith("\r\n", body_start):
-        body_start += 2
-    elif text.startswith("\n", body_start):
-        body_start += 1
+    fm_text = text[fm_start:fm_end]
     body = text[body_start:]
     body_line = text.count("\n", 0, body_start) + 1
 
@@ -295,6 +274,34 @@ def split_and_parse(text: str) -> Parsed:
         if loader is not None:
             loader.dispose()
     return Parsed(data=data, body=body, key_lines=key_lines, body_line=body_line)
+
+
+def front_matter_span(text: str) -> tuple[int, int, int]:
+    """Where the front matter's fields start and end and the body starts in `text`
+    (offsets); FrontMatterError when there is no front matter or it is never closed."""
+    if not FENCE.match(text):
+        if not text.strip():
+            raise FrontMatterError("the file is empty; an article starts with a '---' line, its fields, then '---'", 1)
+        raise FrontMatterError(
+            f"no front matter: the file must start with a line '---', then the fields "
+            f"(title, webUrl, publishedDateTime, ...), then '---'{_first_line_hint(text)}",
+            1,
+        )
+    fences = list(FENCE.finditer(text))
+    if len(fences) < 2:
+        raise FrontMatterError(
+            "the front matter opened by '---' on line 1 is never closed; add a line '---' after the last field",
+            1,
+        )
+    opening, closing = fences[0], fences[1]
+    # The fence pattern may swallow blank lines after '---'; count from the true line end.
+    fm_start = text.index("\n", opening.start()) + 1 if "\n" in text[opening.start():closing.start()] else opening.end()
+    body_start = closing.end()
+    if text.startswith("\r\n", body_start):
+        body_start += 2
+    elif text.startswith("\n", body_start):
+        body_start += 1
+    return fm_start, closing.start(), body_start
 
 
 def _check_nesting(fm_text: str, first_line: int) -> None:
