@@ -29,9 +29,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from .cache import file_digest
-from .desk_actions import Actions, Outcome
 from .candidates import Filter, candidates, queue, source_key
-from .desk_standin import editable
+from .desk_actions import Actions, Outcome
+from .record_edit import editable
 
 DESK = "/_desk"
 ASSETS = Path(__file__).parent / "desk_assets"
@@ -274,7 +274,7 @@ class Desk:
             body = self._render("card.html.j2", cards=cards, back=back) if cards else b""
             return self._html(handler, HTTPStatus.OK, body, head)
         try:
-            fields = editable(self.site_dir / source)
+            fields = editable(self.site_dir / source, site_dir=self.site_dir)
         except Exception as exc:  # noqa: BLE001 - an unreadable record: say which and why
             return self._send(handler, HTTPStatus.CONFLICT, f"{source}: {exc}\n".encode(), "text/plain; charset=utf-8", head)
         self._html(handler, HTTPStatus.OK, self._render("edit.html.j2", article=article, fields=fields, back=back), head)

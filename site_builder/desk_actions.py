@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .desk_standin import Edit, EditConflict, EditError, Edited, digest, edit_record, editable, restore_record
+from .record_edit import Edit, EditConflict, EditError, Edited, digest, edit_record, editable, restore_record
 
 ACTIONS = ("publish", "reject", "edit", "undo")
 MAX_ITEMS = 500  # cards one bulk action may name: a page shows 50
@@ -85,7 +85,7 @@ class Actions:
         written, refused = [], []
         for source, shown in items:
             try:
-                written.append((source, edit_record(self._path(source), change, expected=shown)))
+                written.append((source, edit_record(self._path(source), change, expected=shown, site_dir=self.site_dir)))
             except EditConflict:
                 refused.append(f"{source} changed on disk since the desk showed it; nothing was written to it")
             except (EditError, OSError) as exc:
@@ -96,7 +96,7 @@ class Actions:
         source, shown = item
         path = self._path(source)
         try:
-            now = editable(path)
+            now = editable(path, site_dir=self.site_dir)
         except (EditError, OSError) as exc:
             return Outcome(400, f"{source}: {exc}", "edit")
         if now["digest"] != shown:
@@ -123,7 +123,7 @@ class Actions:
         if not wanted:
             return Outcome(200, f"nothing to change in “{known[source]}”", "edit")
         try:
-            edited = edit_record(path, Edit(**wanted), expected=shown)
+            edited = edit_record(path, Edit(**wanted), expected=shown, site_dir=self.site_dir)
         except EditConflict:
             return Outcome(409, _conflict(source), "edit")
         except (EditError, OSError) as exc:
