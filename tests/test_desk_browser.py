@@ -130,3 +130,23 @@ def test_the_desk_passes_axe_and_fits_a_phone(site, start_preview, browser, axe,
         assert errors == []
         page.context.close()
     assert problems == []
+
+
+def test_without_javascript_the_forms_post_and_come_back_with_a_message(site, start_preview, browser):
+    preview = start_preview(site)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"http://127.0.0.1:{preview.server.port}/_desk/?sort=quality")
+    page.get_by_role("button", name="Reject “Candidate 2 about space”").click()
+    page.wait_for_url("**/_desk/?sort=quality&flash=*")
+    assert page.get_by_role("status").first.inner_text() == "Rejected “Candidate 2 about space”."
+    assert "Candidate 2 about space" not in queue_titles(page)
+    page.get_by_label("Select “Candidate 0 about robots”").check()
+    page.get_by_label("Select “Candidate 1 about chips”").check()
+    page.get_by_role("button", name="Publish selected").click()
+    page.wait_for_url("**/_desk/?sort=quality&flash=*")
+    assert queue_titles(page) == [SAMPLE_TITLE]
+    page.get_by_role("button", name="Undo published 2 stories").click()
+    page.wait_for_url("**/_desk/?sort=quality&flash=*")
+    assert queue_titles(page) == ["Candidate 1 about chips", "Candidate 0 about robots", SAMPLE_TITLE]
+    context.close()
