@@ -138,6 +138,7 @@ def queue_pages(count: int, runs: int) -> list[str]:
         preview.start()
         try:
             port = preview.server.port
+            wait_until_idle(preview)  # the search index built after the first pages
             lines = []
             for name, query in (("first page", ""), ("topic 'AI', sorted by quality", "?topic=AI&sort=quality"),
                                 ("text 'google'", "?q=google")):
@@ -159,7 +160,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10000, help="stories in each generated site")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     lines = publishing(args.count, args.runs) + queue_pages(args.count, args.runs)
+    lines.append(f"1-minute load average: {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
     print("\n".join(lines))
 
 
