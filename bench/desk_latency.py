@@ -18,7 +18,6 @@ first page, on generated sites (tests/corpus.py).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import json
 import os
