@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from .cache import file_digest
-from .candidates import Filter, candidates, queue, source_key
+from .candidates import Filter, candidates, queue
 from .desk_actions import Actions, Outcome
 from .record_edit import editable
 
@@ -63,7 +63,6 @@ class Card:
 
     article: object
     digest: str  # sha256 of the file as read for this page: the form sends it back
-    source_key: str
     permalink: str | None  # its page in the preview, when it is live
 
 
@@ -88,9 +87,13 @@ class Desk:
     # -- HTTP ------------------------------------------------------------------------
     def handle(self, handler, head: bool = False, post: bool = False) -> None:
         request = urlsplit(handler.path)
-        path, query = request.path, parse_qs(request.query, max_num_fields=50)
         if post:
-            return self._post(handler, path)
+            return self._post(handler, request.path)
+        path = request.path
+        try:
+            query = parse_qs(request.query, max_num_fields=50)
+        except ValueError:
+            return self._send(handler, HTTPStatus.BAD_REQUEST, b"400: too many parameters\n", "text/plain; charset=utf-8", head)
         if path == DESK:
             return self._send(handler, HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain", head, [("Location", DESK + "/")])
         name = path[len(DESK) + 1:]
@@ -261,7 +264,7 @@ class Desk:
                 data = (self.site_dir / a.source).read_bytes()
             except OSError:
                 continue  # deleted since the build: the next one drops it
-            cards.append(Card(a, hashlib.sha256(data).hexdigest(), source_key(a), links.get(a.source)))
+            cards.append(Card(a, hashlib.sha256(data).hexdigest(), links.get(a.source)))
         return cards
 
     def _one_card(self, handler, now, name: str, source: str, query: dict, head: bool) -> None:

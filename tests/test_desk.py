@@ -231,6 +231,7 @@ def test_the_desk_is_at_the_server_root_and_never_in_a_build(site, start_preview
     assert get(port, "/_desk").headers["location"] == "/_desk/"
     assert get(port, "/newsroom/_desk/").status == 404
     assert get(port, "/_desk/desk.js").headers["content-type"].startswith("text/javascript")
+    assert get(port, "/_desk/?" + "&".join(f"k{n}=1" for n in range(60))).status == 400
     result = run("build", site)
     assert result.code == 0, result.err
     built = [p.relative_to(site / "_site").as_posix() for p in (site / "_site").rglob("*")]
