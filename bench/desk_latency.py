@@ -39,7 +39,7 @@ from site_builder.server import Preview  # noqa: E402
 
 TIMEOUT = 60.0
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
-_CARD = re.compile(r'data-path="([^"]+)" data-digest="([0-9a-f]{64})"')
+_CARD = re.compile(r'data-path="([^"]+)" data-digest="([0-9a-f]{32})"')
 
 
 def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:

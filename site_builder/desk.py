@@ -13,7 +13,6 @@ Every POST must pass three checks or get 403 and change nothing: the per-run tok
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -31,7 +30,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 from .cache import file_digest
 from .candidates import Filter, candidates, queue
 from .desk_actions import Actions, Outcome
-from .record_edit import editable
+from .record_edit import EditError, digest, editable
 
 DESK = "/_desk"
 ASSETS = Path(__file__).parent / "desk_assets"
@@ -62,7 +61,7 @@ class Card:
     """A candidate as the queue shows it."""
 
     article: object
-    digest: str  # sha256 of the file as read for this page: the form sends it back
+    digest: str  # file_digest of the bytes the model read: the form sends it back (desk_actions)
     permalink: str | None  # its page in the preview, when it is live
 
 
@@ -258,14 +257,8 @@ class Desk:
 
     def _cards(self, now, articles) -> list[Card]:
         links = self._permalinks_of(now)
-        cards = []
-        for a in articles:
-            try:
-                data = (self.site_dir / a.source).read_bytes()
-            except OSError:
-                continue  # deleted since the build: the next one drops it
-            cards.append(Card(a, hashlib.sha256(data).hexdigest(), links.get(a.source)))
-        return cards
+        digests = now[0].digests
+        return [Card(a, digests[a.source], links.get(a.source)) for a in articles if a.source in digests]
 
     def _one_card(self, handler, now, name: str, source: str, query: dict, head: bool) -> None:
         article = next((a for a in now[0].selection.unique if a.source == source), None)
@@ -277,9 +270,13 @@ class Desk:
             body = self._render("card.html.j2", cards=cards, back=back) if cards else b""
             return self._html(handler, HTTPStatus.OK, body, head)
         try:
+            data = (self.site_dir / source).read_bytes()
             fields = editable(self.site_dir / source, site_dir=self.site_dir)
-        except Exception as exc:  # noqa: BLE001 - an unreadable record: say which and why
+            if fields["digest"] != digest(data):
+                raise EditError("the file changed while it was read; reload the page")
+        except (EditError, OSError) as exc:  # an unreadable record: say which and why
             return self._send(handler, HTTPStatus.CONFLICT, f"{source}: {exc}\n".encode(), "text/plain; charset=utf-8", head)
+        fields["digest"] = file_digest(data)  # what every desk form carries
         self._html(handler, HTTPStatus.OK, self._render("edit.html.j2", article=article, fields=fields, back=back), head)
 
     def _render(self, name: str, **context) -> bytes:

@@ -1,6 +1,11 @@
 """SERVE's desk, its actions: publish, reject, edit and undo, on one file or on several,
 each written through record_edit (surgical, atomic, refused when the file is not the one
 the desk showed). Knows nothing of HTTP: a submitted form in, an Outcome out.
+
+A form carries the digest of the file the card was made from: the one the preview's
+model keeps (cache.file_digest), so a page of cards is made without reading a file. An
+action reads the file, compares, and hands record_edit the sha256 of the very bytes it
+compared, so a change in between is refused there.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import file_digest
 from .record_edit import Edit, EditConflict, EditError, Edited, digest, edit_record, editable, restore_record
 
 ACTIONS = ("publish", "reject", "edit", "undo")
@@ -24,7 +30,7 @@ class Outcome:
     message: str
     action: str = ""
     done: tuple[str, ...] = ()  # sources written
-    digests: dict = field(default_factory=dict)  # source -> sha256 of its new bytes
+    digests: dict = field(default_factory=dict)  # source -> file_digest of its new bytes, for the next form
     written: tuple[tuple[str, bytes], ...] = ()  # (source, new bytes): for the preview to catch up with
 
     @property
@@ -85,7 +91,8 @@ class Actions:
         written, refused = [], []
         for source, shown in items:
             try:
-                written.append((source, edit_record(self._path(source), change, expected=shown, site_dir=self.site_dir)))
+                expected = _expected(self._path(source), shown)
+                written.append((source, edit_record(self._path(source), change, expected=expected, site_dir=self.site_dir)))
             except EditConflict:
                 refused.append(f"{source} changed on disk since the desk showed it; nothing was written to it")
             except (EditError, OSError) as exc:
@@ -96,10 +103,13 @@ class Actions:
         source, shown = item
         path = self._path(source)
         try:
+            expected = _expected(path, shown)
             now = editable(path, site_dir=self.site_dir)
+        except EditConflict:
+            return Outcome(409, _conflict(source), "edit")
         except (EditError, OSError) as exc:
             return Outcome(400, f"{source}: {exc}", "edit")
-        if now["digest"] != shown:
+        if now["digest"] != expected:
             return Outcome(409, _conflict(source), "edit")
         wanted = {}
         for key in ("title", "excerpt"):
@@ -123,7 +133,7 @@ class Actions:
         if not wanted:
             return Outcome(200, f"nothing to change in “{known[source]}”", "edit")
         try:
-            edited = edit_record(path, Edit(**wanted), expected=shown, site_dir=self.site_dir)
+            edited = edit_record(path, Edit(**wanted), expected=expected, site_dir=self.site_dir)
         except EditConflict:
             return Outcome(409, _conflict(source), "edit")
         except (EditError, OSError) as exc:
@@ -141,7 +151,7 @@ class Actions:
         status = 200 if written else 409
         return Outcome(
             status, message, action, tuple(s for s, _ in written),
-            {s: digest(e.after) for s, e in written}, tuple((s, e.after) for s, e in written),
+            {s: file_digest(e.after) for s, e in written}, tuple((s, e.after) for s, e in written),
         )
 
     def _undo_last(self) -> Outcome:
@@ -163,8 +173,17 @@ class Actions:
         back = {s: e.before for s, e in step.edits if s in restored}
         return Outcome(
             200 if restored else 409, message, "undo", tuple(restored),
-            {s: digest(b) for s, b in back.items()}, tuple(back.items()),
+            {s: file_digest(b) for s, b in back.items()}, tuple(back.items()),
         )
+
+
+def _expected(path: Path, shown: str) -> str:
+    """record_edit's `expected` (sha256) for a file the desk showed with file_digest
+    `shown`; EditConflict when it is not that file any more."""
+    data = path.read_bytes()
+    if file_digest(data) != shown:
+        raise EditConflict(f"{path}: changed since it was shown")
+    return digest(data)
 
 
 def _conflict(source: str) -> str:

@@ -3,7 +3,6 @@ read with mf2py, forms posted as urlencoded bodies, nothing followed automatical
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import re
@@ -70,8 +69,12 @@ def cards(port: int, query: str = "") -> list[dict]:
     return found
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def shown_digest(path: Path) -> str:
+    """The digest a desk form carries for a file as the preview read it (its cards show
+    the model's articles; the model keeps this digest of each file)."""
+    from site_builder.cache import file_digest
+
+    return file_digest(path.read_bytes())
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:

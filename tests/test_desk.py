@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import mf2py
 import pytest
 from conftest import EXAMPLE_RECORD, PINNED_NOW, article, atomic_save, make_site, prop, text_of, wait_until
-from deskclient import DESK, cards, changed_lines, folder_bytes, get, post, request, sha256, token
+from deskclient import DESK, cards, changed_lines, folder_bytes, get, post, request, shown_digest, token
 
 from site_builder.yamlfm import split_and_parse
 
@@ -39,7 +39,7 @@ def names(entries) -> list[str]:
 def card_digest(port: int, title: str) -> str:
     """The digest the queue shows with a card (the card's data-digest)."""
     html = get(port, DESK).body
-    for match in re.finditer(r'<article [^>]*data-digest="([0-9a-f]{64})"', html):
+    for match in re.finditer(r'<article [^>]*data-digest="([0-9a-f]{32})"', html):
         if f">{title}</h2>" in html[match.end():].split("</article>")[0]:
             return match.group(1)
     raise AssertionError(f"{title} is not in the queue")
@@ -80,7 +80,7 @@ def test_publishing_the_sample_record_changes_one_line_and_its_page_goes_live(si
     preview = start_preview(site)
     port = preview.server.port
     before = (site / SAMPLE).read_bytes()
-    reply = post(port, {"token": token(port), "action": "publish", "path": SAMPLE, "digest": sha256(site / SAMPLE),
+    reply = post(port, {"token": token(port), "action": "publish", "path": SAMPLE, "digest": shown_digest(site / SAMPLE),
                         "back": "sort=quality"})
     assert reply.status == 303 and reply.headers["location"].startswith("/_desk/?sort=quality&flash=")
     assert changed_lines(before, (site / SAMPLE).read_bytes()) == [("published: false", "published: true")]
@@ -100,7 +100,7 @@ def test_a_desk_write_costs_one_extra_no_op_build_at_most(site, start_preview):
     port = preview.server.port
     wait_until(lambda: not preview.builder.pending and not preview.session.debouncer.pending, what="an idle preview")
     rebuilds = preview.rebuilds
-    post(port, {"token": token(port), "action": "publish", "path": "content/draft-a.md", "digest": sha256(site / "content/draft-a.md")})
+    post(port, {"token": token(port), "action": "publish", "path": "content/draft-a.md", "digest": shown_digest(site / "content/draft-a.md")})
     live_url(port, "content/draft-a.md")
     wait_until(lambda: not preview.builder.pending and not preview.session.debouncer.pending, what="an idle preview")
     assert 1 <= preview.rebuilds - rebuilds <= 2
@@ -113,7 +113,7 @@ def test_rejecting_keeps_the_file_and_leaves_it_out_of_queue_and_build(site, sta
     port = preview.server.port
     path = site / "content/draft-b.md"
     before = path.read_bytes()
-    reply = post(port, {"token": token(port), "action": "reject", "path": "content/draft-b.md", "digest": sha256(path)})
+    reply = post(port, {"token": token(port), "action": "reject", "path": "content/draft-b.md", "digest": shown_digest(path)})
     assert reply.status == 303
     assert "Candidate about chips" not in names(cards(port))
     after = path.read_bytes()
@@ -128,7 +128,7 @@ def test_edit_then_undo_puts_the_file_back_byte_for_byte(site, start_preview):
     port = preview.server.port
     path = site / "content/draft-b.md"
     before = path.read_bytes()
-    reply = post(port, {"token": token(port), "action": "edit", "path": "content/draft-b.md", "digest": sha256(path),
+    reply = post(port, {"token": token(port), "action": "edit", "path": "content/draft-b.md", "digest": shown_digest(path),
                         "title": "Candidate about chips", "excerpt": "", "topics": "Chips, Semiconductors",
                         "note": "A new note.\r\nSecond line.\r\n"}, accept_json=True)
     assert reply.status == 200 and reply.json()["ok"], reply.body
@@ -149,7 +149,7 @@ def test_a_forged_post_is_refused_and_changes_nothing(site, start_preview, forge
     preview = start_preview(site)
     port = preview.server.port
     before = folder_bytes(site / "content")
-    fields = {"token": token(port), "action": "publish", "path": SAMPLE, "digest": sha256(site / SAMPLE)}
+    fields = {"token": token(port), "action": "publish", "path": SAMPLE, "digest": shown_digest(site / SAMPLE)}
     headers = {}
     if forgery == "no token":
         del fields["token"]
@@ -173,7 +173,7 @@ def test_a_post_for_another_host_or_without_length_changes_nothing(site, start_p
     preview = start_preview(site)
     port = preview.server.port
     before = folder_bytes(site / "content")
-    body = f"token={token(port)}&action=publish&path={SAMPLE}&digest={sha256(site / SAMPLE)}".encode()
+    body = f"token={token(port)}&action=publish&path={SAMPLE}&digest={shown_digest(site / SAMPLE)}".encode()
     rebound = request(port, "POST", "/_desk/act", body, {"Host": "evil.example", "Content-Length": str(len(body))})
     assert rebound.status == 403
     chunked = request(port, "POST", "/_desk/act", None, {"Transfer-Encoding": "chunked"})
@@ -203,7 +203,7 @@ def test_a_file_changed_behind_the_desks_back_is_refused(site, start_preview):
 def test_bulk_publish_of_the_selected_cards(site, start_preview):
     preview = start_preview(site)
     port = preview.server.port
-    items = [f"{sha256(site / p)} {p}" for p in ("content/draft-a.md", "content/draft-b.md")]
+    items = [f"{shown_digest(site / p)} {p}" for p in ("content/draft-a.md", "content/draft-b.md")]
     reply = post(port, {"token": token(port), "action": "publish", "item": items}, accept_json=True)
     assert reply.json()["message"] == "Published 2 stories.", reply.body
     assert names(cards(port)) == [SAMPLE_TITLE]
