@@ -78,7 +78,7 @@ class Desk:
         self._awaited: dict[str, str] = {}  # source -> blake2 of the bytes the desk wrote, until the model has them
         self._flashes: OrderedDict[str, tuple[bool, str]] = OrderedDict()
         self._lock = threading.Lock()
-        self._permalinks: tuple[int, dict] = (0, {})
+        self._permalinks: tuple[object, dict] = (None, {})  # (a plan, source -> its permalink)
         self._candidates: tuple[object, tuple] = (None, ())  # (the Selection, its candidates): queue() indexes them once
         self.used = False  # a desk page was asked for in this run: worth warming after each build
         self._env = None
@@ -205,11 +205,11 @@ class Desk:
 
     def _permalinks_of(self, now) -> dict:
         model, plan = now
-        key, links = self._permalinks
-        if key != id(plan):
+        made_for, links = self._permalinks
+        if made_for is not plan:
             base = model.config.base_path.rstrip("/")
             links = {entry.article.source: base + entry.path for entry in plan.entries}
-            self._permalinks = (id(plan), links)  # the plan is held by the Builder while its id is in use
+            self._permalinks = (plan, links)
         return links
 
     def _flash(self, ok: bool, message: str) -> str:
@@ -228,7 +228,7 @@ class Desk:
         pages = max(1, ceil(len(result.items) / PAGE_SIZE))
         page = min(max(1, _int(_first(query, "page")) or 1), pages)
         shown = result.items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-        back = [(k, v) for k, v in _back(urlencode([(k, _first(query, k)) for k in QUERY_KEYS if _first(query, k)]))]
+        back = _back(urlencode([(k, _first(query, k)) for k in QUERY_KEYS if _first(query, k)]))
         flash = self._flashes.get(_first(query, "flash"))
         return self._render(
             "desk.html.j2", cards=self._cards(now, shown), queue=result, filter=wanted, page=page, pages=pages,
