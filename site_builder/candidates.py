@@ -24,7 +24,7 @@ SORTS = ("date", "quality", "heat")
 
 def candidates(articles: Iterable[Article | None]) -> tuple[Article, ...]:
     """Drafts that are not rejected, newest first (None entries, files that gave no
-    article, are skipped)."""
+    article, are skipped). A site's: candidates(model.selection.unique), one per URL."""
     return tuple(newest_first(a for a in articles if a is not None and a.draft and not a.rejected))
 
 

@@ -237,8 +237,11 @@ def _review(args: argparse.Namespace) -> int:
     from .candidates import Filter
     from .curate import as_json, as_table, review
 
-    found = review(args.site, Filter(args.sort, args.topic, args.source, args.min_quality, args.search))
+    found, broken = review(args.site, Filter(args.sort, args.topic, args.source, args.min_quality, args.search))
     print(as_json(found) if args.json else as_table(found))
+    if broken:
+        print(f"note: {broken} article file{'s' if broken > 1 else ''} with errors not listed; "
+              f"'site-builder check' names them", file=sys.stderr)
     return EXIT_OK
 
 

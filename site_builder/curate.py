@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .builder import BuildOptions, Builder, CacheMode
 from .candidates import Filter, Queue, candidates, queue, source_key
 from .identity import normalize_url
 from .inputs import content_folder
@@ -22,11 +21,15 @@ PUBLISH = Edit(published=True, rejected=False)  # a rejected story published is 
 REJECT = Edit(published=False, rejected=True)
 
 
-def review(site_dir: Path, f: Filter) -> Queue:
-    """The candidates of the site's articles as they are now, filtered and sorted. The
-    build cache is used when it is there and never written."""
+def review(site_dir: Path, f: Filter) -> tuple[Queue, int]:
+    """The candidates of the site's articles as they are now, filtered and sorted, and how
+    many article files have errors (those are not listed). The build cache is used when
+    it is there and never written."""
+    from .builder import BuildOptions, Builder, CacheMode  # publish and reject need none of a build
+
     model = Builder(BuildOptions(site_dir), cache=CacheMode.READ_ONLY).load_model()
-    return queue(candidates(model.selection.unique), f)
+    broken = len({p.path for p in model.problems if p.severity == "error"})
+    return queue(candidates(model.selection.unique), f), broken
 
 
 def as_json(q: Queue) -> str:

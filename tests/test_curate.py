@@ -145,6 +145,10 @@ def test_review_lists_sorts_and_filters(site, run):
     assert lines[1].endswith("  content/cand-1.md")
     assert lines[-1] == "3 candidates"
     assert run("review", site, "--topic", "rust").out.splitlines()[-1] == "1 of 3 candidates"
+    (site / "content" / "broken.md").write_text("---\ntitle: [unclosed\n---\n")
+    noted = run("review", site)
+    assert (noted.code, noted.out.splitlines()[-1]) == (0, "3 candidates")
+    assert noted.err == "note: 1 article file with errors not listed; 'site-builder check' names them\n"
     with pytest.raises(SystemExit) as usage:
         run("review", site, "--sort", "random")
     assert usage.value.code == 2
