@@ -265,3 +265,31 @@ def test_publishing_one_story_renders_the_pages_that_show_it_not_the_site(tmp_pa
     report = builder.build()
     assert report.articles == first.articles + 1 and not report.errors
     assert report.rendered < first.pages / 2, (report.rendered, first.pages)
+
+
+def test_a_post_body_sent_a_byte_at_a_time_is_cut_at_the_request_deadline(site, start_preview):
+    """The body gets the request's one deadline (serve_guard), not a timeout per read that
+    a byte now and then would renew."""
+    import socket
+    import time
+
+    from site_builder.serve_guard import Limits
+
+    preview = start_preview(site, limits=Limits(request_seconds=1.0))
+    port = preview.server.port
+    before = folder_bytes(site / "content")
+    body = f"token={token(port)}&action=publish&path={SAMPLE}&digest={shown_digest(site / SAMPLE)}".encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=0.25) as sock:
+        sock.sendall(f"POST /_desk/act HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        started, sent, closed = time.monotonic(), 0, False
+        while not closed and sent < len(body) - 1:  # never the last byte
+            try:
+                closed = sock.recv(1024) == b""  # the pace: a quarter of a second a byte
+            except TimeoutError:
+                try:
+                    sock.sendall(body[sent:sent + 1])
+                    sent += 1
+                except OSError:
+                    closed = True
+        assert closed and time.monotonic() - started < 5, (sent, len(body))
+    assert folder_bytes(site / "content") == before
