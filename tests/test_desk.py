@@ -293,3 +293,16 @@ def test_a_post_body_sent_a_byte_at_a_time_is_cut_at_the_request_deadline(site, 
                     closed = True
         assert closed and time.monotonic() - started < 5, (sent, len(body))
     assert folder_bytes(site / "content") == before
+
+
+def test_the_desk_is_beside_the_server_and_the_builder_never_imports_it():
+    import subprocess
+    import sys
+
+    def desk_modules_after(*modules: str) -> str:
+        code = (f"import sys, {', '.join(modules)}; "
+                "print(sorted(m for m in sys.modules if m.startswith('site_builder.desk')))")
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+    assert desk_modules_after("site_builder.builder", "site_builder.cli", "site_builder.deploy") == "[]"
+    assert desk_modules_after("site_builder.server") == "['site_builder.desk', 'site_builder.desk_actions']"
