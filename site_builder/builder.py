@@ -121,6 +121,12 @@ class Builder:
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
 
+    def current(self) -> tuple[Model, SitePlan] | None:
+        """The model and plan of this Builder's last commit (what the preview serves), or
+        None before the first; read-only, for tools beside the server (the desk)."""
+        committed = self._committed
+        return (committed.model, committed.plan) if committed is not None else None
+
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None, refused: list[Problem] | None = None) -> Model:
         """scan, refused: the article files as scan_inputs found them, and the files it
@@ -278,9 +284,11 @@ class Builder:
             model.config, plan, templates, asset_versions, build_options, self._bytecode_cache(),
             self._committed and self._committed.renderer,
         )
+        # The topics, not their counts: only /topics/ shows a count, and it is in that
+        # page's context. With the counts, publishing one story re-rendered every page.
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
-            plan.nav_topics, plan.topics, plan.feeds, shard_count(len(plan.entries), model.config), template_bytes(templates),
+            plan.nav_topics, tuple(ref for ref, _ in plan.topics), plan.feeds, shard_count(len(plan.entries), model.config), template_bytes(templates),
         )
         return renderer, Fingerprinter(model.digests, site_wide, self._committed and self._committed.fingerprints)
 

@@ -360,7 +360,7 @@ def serve(args: argparse.Namespace, options: BuildOptions) -> None:
     if not is_loopback(args.host):
         where = "every address of this machine" if is_wildcard(args.host) else args.host
         print(f"warning: serving on {where}: anyone on the network who can reach it sees the "
-              "preview, drafts and future stories included", file=sys.stderr)
+              "preview, drafts and future stories included, and can publish from its desk", file=sys.stderr)
         if is_wildcard(args.host):  # its other names (mDNS, DNS aliases) cannot be known
             print("note: browse it by this machine's address or by the name "
                   f"{socket.gethostname()!r}; a request naming any other host gets 403", file=sys.stderr)
@@ -373,6 +373,7 @@ def serve(args: argparse.Namespace, options: BuildOptions) -> None:
         try:
             preview.start()
             print(f"Serving {preview.url} (press Ctrl-C to stop)", flush=True)
+            print(f"The desk (review the candidates): {preview.desk_url}", flush=True)
             wait_for_interrupt()
         finally:
             if main:  # a second SIGTERM must not cut the clean-up short

@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from .builder import BuildOptions, Builder, CacheMode, SearchMode
 from .config import ConfigError, load_config
+from .desk import DESK, Desk, is_desk_path
 from .search import SEARCH_DIR
 from .serve_guard import Connections, DeadlineReader, Limits, allowed_names, host_allowed
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
@@ -113,6 +114,7 @@ class PreviewServer(ThreadingHTTPServer):
         self.state, self.live_reload, self.limits = state, live_reload, limits
         self.host_names = allowed_names(address[0])
         self.connections = Connections(limits, state.wake)
+        self.desk: Desk | None = None  # the curation desk at /_desk/ (a Preview's only)
         super().__init__(address, PreviewHandler)
 
     def process_request(self, request, client_address) -> None:
@@ -194,6 +196,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
             root, base_path, generation = state.root, state.base_path, state.generation
         request = urlsplit(self.path)
         raw_path = request.path
+        if self.server.desk is not None and is_desk_path(raw_path):  # at the root, whatever the base path
+            return self.server.desk.handle(self, head)
         folder, _, name = raw_path.rpartition("/")
         # Under the base path, or the root for pages served before base_url was known.
         if self.server.live_reload and name.startswith(LIVERELOAD) and folder + "/" in ("/", base_path):
@@ -209,6 +213,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
                 return self._file(not_found, base_path, generation, head, HTTPStatus.NOT_FOUND)
             return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"404 Not Found\n", head)
         self._file(target, base_path, generation, head)
+
+    def do_POST(self) -> None:
+        """Only the desk takes a POST; anything else is refused as before there was one."""
+        if self.server.desk is not None and is_desk_path(urlsplit(self.path).path):
+            return self.server.desk.handle(self, post=True)
+        self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
 
     def _file(self, path: Path, base_path: str, generation: int, head: bool, status=HTTPStatus.OK) -> None:
         try:
@@ -351,6 +361,9 @@ class Preview:
         self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
         self.builder = Builder(replace(options, out_dir=self.work / "site"), cache=CacheMode.READ)
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
+        # The desk's writes rebuild at once; their file events then cost one no-op build at most.
+        self.desk = Desk(options.site_dir, self.state, self.builder.current, lambda: self.session.debouncer.poke(now=True))
+        self.server.desk = self.desk
         self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
         self.last_outcome: BuildOutcome | None = None
 
@@ -359,6 +372,11 @@ class Preview:
         host = self.server.server_address[0]
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.server.port}{self.state.base_path}"
+
+    @property
+    def desk_url(self) -> str:
+        """The desk is at the server's root, whatever the base path."""
+        return self.url[: -len(self.state.base_path)] + DESK + "/"
 
     @property
     def rebuilds(self) -> int:
@@ -404,6 +422,8 @@ class Preview:
             self.state.fail(outcome.messages)
         if pages_changed or not outcome.ok:
             print_outcome(outcome, verb)
+        if outcome.ok:
+            self.desk.warm()  # the page is served already; the next build waits for this
         return outcome
 
     def _base_path(self) -> str:

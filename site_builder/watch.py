@@ -130,11 +130,13 @@ class Debouncer:
     def start(self) -> None:
         self._thread.start()
 
-    def poke(self) -> None:
+    def poke(self, now: bool = False) -> None:
+        """now=True: the burst ends at once (a change made by the server itself, whose file
+        events would only make it wait for the quiet time)."""
         with self._wake:
             self._last_poke = time.monotonic()
-            if self._first_poke is None:
-                self._first_poke = self._last_poke
+            if self._first_poke is None or now:
+                self._first_poke = self._last_poke - (self.max_wait if now else 0.0)
             self._wake.notify()
 
     @property

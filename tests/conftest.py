@@ -291,3 +291,13 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def axe():
+    """axe-core (bundled by axe-playwright-python: no network) for accessibility checks."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        need("axe-playwright-python is not installed (pip install -e '.[test]')")
+    return Axe()

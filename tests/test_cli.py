@@ -68,6 +68,8 @@ def test_wheel_carries_the_theme(wheel):
     assert "site_builder/theme/templates/partials/card.html" in names
     assert "site_builder/theme/static/assets/site.css" in names
     assert "site_builder/livereload.js" in names
+    assert {"site_builder/desk_assets/desk.html.j2", "site_builder/desk_assets/desk.js",
+            "site_builder/desk_assets/desk.css"} <= set(names)  # the desk of `serve`
 
 
 def test_installed_wheel_builds_a_site_anywhere(wheel, tmp_path):

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, PINNED_NOW, make_site, need, secured_tokens
+from conftest import ARTIFACTS, PINNED_NOW, make_site, secured_tokens
 from corpus import generate
 
 from site_builder import search
@@ -60,15 +60,6 @@ def served(output: Path):
 def origin(site):
     with served(site[0] / "_site") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def axe():
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        need("axe-playwright-python is not installed (pip install -e '.[test]')")
-    return Axe()
 
 
 def page_kinds(plan) -> dict[str, str]:
