@@ -231,8 +231,9 @@ class Builder:
             search = SearchIndex(
                 plan, model.config, model.digests, state, out, scratch, defer, self._committed and self._committed.shards
             )
-            new_pages, rendered = render_pages(
-                writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages"))
+            new_pages, rendered, _left_for_next = render_pages(
+                writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages")),
+                pages_first=defer,
             )
             _write_static(writer, plan, statics)
             search.write(writer)

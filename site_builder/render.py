@@ -333,14 +333,27 @@ def _template_location(exc: Exception) -> str:
     return location
 
 
-def render_pages(writer, plan: SitePlan, renderer: Renderer, fingerprints, state, out, check_files=True, progress=None) -> tuple[dict[str, tuple], int]:
+STALE = ""  # the fingerprint of a page left for the next build: it never matches one
+
+
+def render_pages(
+    writer, plan: SitePlan, renderer: Renderer, fingerprints, state, out, check_files=True, progress=None,
+    pages_first=False,
+) -> tuple[dict[str, tuple], int, int]:
     """Render the pages whose inputs changed (or whose file is not the one we wrote, when
     check_files: 11,500 stat calls at 10,000 stories); keep the rest. Returns
-    {output: (fingerprint, stamp or None until written)} and the count. Each page's bytes
-    go to `writer` (a SiteWriter: rendering hands files over, it never writes its own)."""
+    {output: (fingerprint, stamp or None until written)}, the count rendered and the count
+    left for the next build. Each page's bytes go to `writer` (a SiteWriter: rendering
+    hands files over, it never writes its own).
+
+    pages_first (the preview, after an edit): listing pages past the first that exist are
+    kept as they are, marked stale, for the next build. A story published at the top of a
+    listing shifts every later page of it (500 pages at 10,000 stories); the story's own
+    page and the first pages are what the editor looks at."""
     new_pages: dict[str, tuple] = {}
     to_render: list[int] = []
     kept: list[str] = []
+    later = 0
     base = f"{out}/"  # plain strings: pathlib would cost a tenth of a second at 10,000 stories
     last = state.pages
     for index, (page, fingerprint) in enumerate(zip(plan.pages, fingerprints.pages(plan.pages))):
@@ -351,6 +364,10 @@ def render_pages(writer, plan: SitePlan, renderer: Renderer, fingerprints, state
         ):
             kept.append(rel)
             new_pages[rel] = known
+        elif pages_first and known and _later_listing_page(page):
+            kept.append(rel)
+            new_pages[rel] = (STALE, known[1])
+            later += 1
         else:
             to_render.append(index)
             if fingerprint is not None:
@@ -376,4 +393,9 @@ def render_pages(writer, plan: SitePlan, renderer: Renderer, fingerprints, state
         steps = progress and (lambda done, _, before=before: progress(before + done, len(to_render)))
         for written, unchanged, produced in map_chunks(render, part, steps) if part else ():
             writer.merge(written, unchanged, produced)
-    return new_pages, len(to_render)
+    return new_pages, len(to_render), later
+
+
+def _later_listing_page(page) -> bool:
+    pagination = page.context.get("pagination")
+    return pagination is not None and pagination.number > 1
