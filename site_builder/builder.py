@@ -120,6 +120,11 @@ class Builder:
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
+        # images = "local": the image cache, and (the preview) what to call once a background
+        # fetch brought images the last build showed remote; builds then do not wait on the network.
+        self.images_arrived = None
+        self._image_store = None
+        self._images_changed = False
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None, refused: list[Problem] | None = None) -> Model:
@@ -196,6 +201,7 @@ class Builder:
         defer = search_mode is SearchMode.PAGES_FIRST and last is None
         if last is not None:
             model, plan = last
+            images, image_warnings = self._committed.images
         else:
             model = self.load_model(scan, refused)
             if not publish_with_errors and any(p.severity == "error" for p in model.problems):
@@ -204,7 +210,11 @@ class Builder:
                     seconds=time.perf_counter() - started,
                 )
             refuse_dangerous_output(options.output, options.site_dir)
-            plan = plan_site(model.articles, model.config, self.state.more_on, self._committed and self._committed.plan)
+            images, image_warnings = self._images(model)
+            plan = plan_site(
+                model.articles, model.config, self.state.more_on, self._committed and self._committed.plan,
+                images and images.shown,
+            )
         statics = collect_static(options.site_dir)
         renderer, fingerprints = self._renderer(model, plan, statics)
         from .render import render_pages  # loaded by _renderer: Jinja only for a build that renders
@@ -229,6 +239,10 @@ class Builder:
                 writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages"))
             )
             _write_static(writer, plan, statics)
+            if images is not None:
+                from .images import write_images
+
+                write_images(writer, images, self._image_store, state.pages, new_pages, self._output_holds)
             search.write(writer)
             self._last_is_ours = False
             with commit_lock:
@@ -244,14 +258,16 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._committed = _Committed(model, plan, fingerprints.memo(), search.shards, renderer.memo())
+        self._committed = _Committed(
+            model, plan, fingerprints.memo(), search.shards, renderer.memo(), (images, image_warnings)
+        )
         self.pending = defer
         report = BuildReport(
             articles=len(model.articles),
             files=model.files,
             pages=len(plan.pages),
             rendered=rendered,
-            problems=list(model.problems),
+            problems=list(model.problems) + image_warnings,
             notes=_notes(model.config) + ([ignored_note(options.site_dir)] if self._ignored else []),
             write=result,
         )
@@ -265,6 +281,35 @@ class Builder:
             save_last_build(options.site_dir, self.last)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _images(self, model: Model):
+        """images = "local": the image stage (images.py), with its warnings as Problems."""
+        if model.config.images != "local":
+            return None, []
+        from .images import ImageStore, stage  # Pillow loads only for a site with local images
+
+        if self._image_store is None:
+            self._image_store = ImageStore(self.options.site_dir, writable=self.cache is not CacheMode.READ_ONLY)
+        self._images_changed = False
+        later = None
+        if self.images_arrived is not None:
+            later = lambda urls: self._image_store.fetch_later(urls, model.config.image_timeout, self._arrived)
+        prepared, warnings = stage(self._image_store, model.articles, model.config, self._output_holds, later)
+        return prepared, [Problem(source, message, severity="warning") for source, message in warnings]
+
+    def _arrived(self) -> None:
+        self._images_changed = True  # the next build must look again, though no input changed
+        self.images_arrived()
+
+    def _output_holds(self, rel: str, digest: str) -> bool:
+        """The output holds the file this build's last commit recorded for `rel`, with that digest."""
+        known = self.state.pages.get(rel) if self.state.output_dir == str(self.options.output) else None
+        return known is not None and known[0] == digest and file_stamp(f"{self.options.output}/{rel}") == known[1]
+
+    def close(self) -> None:
+        """Stop a background image fetch (the preview, when it stops)."""
+        if self._image_store is not None:
+            self._image_store.stop()
 
     def _renderer(self, model: Model, plan: SitePlan, statics: dict[str, bytes]) -> tuple[Renderer, Fingerprinter]:
         """The Jinja renderer, and the page fingerprints that decide what it must render."""
@@ -288,7 +333,7 @@ class Builder:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
         setting or scheduled story changed since the last build and its output is all
         there, that build's report stands and nothing is read, planned or rendered."""
-        if self.cache is CacheMode.OFF or self.pending:
+        if self.cache is CacheMode.OFF or self.pending or self._images_changed:
             return None
         if self.last is None:
             self.last = load_last_build(self.options.site_dir, self._ignored)
@@ -304,7 +349,7 @@ class Builder:
         preview serves pages first) and no input changed since: reading and planning again
         would give the same ones. The build that finishes it (checks the kept files, indexes
         the search) then starts at rendering, which finds every page current."""
-        if self.pending and self._last_is_ours and self._last_build_is_current(inputs):
+        if self.pending and not self._images_changed and self._last_is_ours and self._last_build_is_current(inputs):
             return self._committed.model, self._committed.plan  # set by the commit that set _last_is_ours
         return None
 
@@ -353,6 +398,7 @@ class _Committed:
     fingerprints: tuple[str, dict]  # Fingerprinter.memo()
     shards: dict[str, tuple[tuple, str]]  # SearchIndex.shards
     renderer: tuple  # Renderer.memo()
+    images: tuple  # (images.Prepared or None, its warnings)
 
 
 @contextlib.contextmanager

@@ -351,6 +351,9 @@ class Preview:
         self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
         self.builder = Builder(replace(options, out_dir=self.work / "site"), cache=CacheMode.READ)
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
+        # images = "local": builds show an image not yet in the cache from the publisher and
+        # do not wait for it; once a background fetch brought it, a rebuild swaps it in.
+        self.builder.images_arrived = self.session.debouncer.poke
         self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
         self.last_outcome: BuildOutcome | None = None
 
@@ -413,6 +416,7 @@ class Preview:
             return self.state.base_path  # site.toml broke after the build; its own rebuild will say so
 
     def stop(self) -> None:
+        self.builder.close()
         self.session.stop()
         self.state.close()
         if self._serving.is_alive():

@@ -1,0 +1,301 @@
+"""IMAGES: each story's lead image, fetched once, checked, made into card-sized WebP
+renditions (image_files.py) and kept in SITE/.cache/images/ by a hash of its URL, with
+`images = "local"` in site.toml.
+
+The cache holds, per image URL: the original (`<key>.orig`), its renditions
+(`<key>-<width>.webp`) and an entry in `index.json`, which says what each rendition is
+(width, height, hash of its bytes) or why the image could not be used. The index is
+sealed with the user's key (signing.py), so a cache folder that came with the site is
+never believed: its renditions are used only when their hash matches an entry we wrote,
+an original found there is decoded again like any fetched image, and nothing is ever
+unpickled. Without a key, every build makes the renditions again from the originals.
+Deleting the folder only costs fetching again.
+
+One stage per build, before the plan: `ImageStore.prepare` says, for each URL, which
+renditions show it (a LocalImage), or that it cannot be had (the card's placeholder,
+one warning), or, for the preview, that it is not there yet (the remote image, while a
+background fetch fills the cache). Fetches run a few at a time, each through fetch.py
+(http(s) only, at most MAX_BYTES), all within one time limit for the stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cache import cache_folder, make_cache_folder, replace_file
+from .errors import BuildError
+from .fetch import FetchError, fetch, read_file
+from .image_files import ImageRefused, renditions
+from .pages import UNAVAILABLE, LocalImage
+from .signing import Untrusted, open_regular, seal_json, unseal_json, user_key
+
+FOLDER = "images"  # below SITE/.cache/
+INDEX = "index.json"
+OUTPUT = "images"  # below the output folder: /images/<key>-<width>.webp
+MAX_BYTES = 10 * 1024 * 1024  # an original larger than this is no card image
+THREADS = 4
+RETRY_AFTER = 24 * 3600  # seconds before an image that could not be had is tried again
+INDEX_LIMIT = 256 << 20
+
+
+def url_key(url: str) -> str:
+    return hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass
+class Prepared:
+    """What the image stage decided, for the plan and the writer."""
+
+    shown: dict[str, LocalImage] = field(default_factory=dict)  # by image URL; missing: remote
+    files: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
+    failed: dict[str, str] = field(default_factory=dict)  # image URL -> why it cannot be had
+    pending: list[str] = field(default_factory=list)  # URLs a background fetch should get
+
+
+class ImageStore:
+    """SITE/.cache/images/ for one site. Thread-safe: the preview's background fetch fills
+    it while a build reads it. writable=False (`check`): renditions made are kept in
+    memory for this process only, nothing is written in the site."""
+
+    def __init__(self, site_dir: Path, writable: bool = True):
+        self.writable = writable
+        self.folder = (make_cache_folder if writable else cache_folder)(site_dir, FOLDER)
+        self.key = user_key()
+        self._lock = threading.Lock()
+        self._memory: dict[str, bytes] = {}  # rendition file -> bytes, when nothing may be written
+        self._index = self._load_index()
+        self._busy: set[str] = set()  # URLs a background fetch is getting
+        self._background: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    # -- the stage ---------------------------------------------------------------------
+    def prepare(self, urls: Iterable[str], timeout: float, wait_for_network: bool = True, current=None) -> Prepared:
+        """urls: the published stories' lead images. wait_for_network=False (the preview):
+        only what the cache holds is used; the rest is `pending`. current: see stage()."""
+        result = Prepared()
+        self._current = current or (lambda rel, hashed: False)
+        todo = []
+        for url in dict.fromkeys(urls):
+            if not self._use(url, result):
+                todo.append(url)
+        if not todo:
+            return result
+        if not wait_for_network:
+            result.pending = [url for url in todo if not self._failed_recently(url, result)]
+            return result
+        todo = [url for url in todo if not self._failed_recently(url, result)]
+        self._produce_all(todo, timeout)
+        for url in todo:
+            if not self._use(url, result):
+                self._failed_recently(url, result)
+                result.failed.setdefault(url, f"not fetched within image_timeout ({timeout:g} s); tried again next build")
+        self._save_index()
+        return result
+
+    def read(self, rel: str, expected: str) -> bytes:
+        """A rendition's bytes, for the writer; checked against the hash the index gave
+        the plan. Raises Untrusted when the file changed since."""
+        name = rel.rsplit("/", 1)[-1]
+        data = self._memory.get(name)
+        if data is None:
+            if self.folder is None:
+                raise Untrusted("no cache folder")
+            try:
+                with open_regular(self.folder / name, MAX_BYTES) as handle:
+                    data = handle.read()
+            except OSError:
+                raise Untrusted("missing") from None
+        if digest(data) != expected:
+            raise Untrusted("not the bytes the index names")
+        return data
+
+    def _use(self, url: str, result: Prepared) -> bool:
+        """Fill `result` from the index when every rendition of `url` is there, intact."""
+        with self._lock:
+            entry = self._index.get(url_key(url))
+        if not entry or entry.get("url") != url or "renditions" not in entry:
+            return False
+        key, srcset, files = url_key(url), [], {}
+        for width, height, hashed in entry["renditions"]:
+            name = f"{key}-{width}.webp"
+            if not self._current(f"{OUTPUT}/{name}", hashed):
+                try:
+                    self.read(name, hashed)  # intact: the writer reads it again (from the page cache)
+                except Untrusted:
+                    return False
+            srcset.append((f"/{OUTPUT}/{name}", width))
+            files[f"{OUTPUT}/{name}"] = hashed
+        width, height, _ = entry["renditions"][0]
+        result.shown[url] = LocalImage(tuple(srcset), width, height)
+        result.files.update(files)
+        return True
+
+    def _failed_recently(self, url: str, result: Prepared) -> bool:
+        with self._lock:
+            entry = self._index.get(url_key(url))
+        if entry and entry.get("url") == url and "failed" in entry and time.time() - entry.get("at", 0) < RETRY_AFTER:
+            result.failed[url] = entry["failed"]
+            return True
+        return False
+
+    # -- fetching and making renditions --------------------------------------------------
+    def _produce_all(self, urls: list[str], timeout: float) -> None:
+        end = time.monotonic() + timeout
+        with ThreadPoolExecutor(THREADS, thread_name_prefix="site-builder-images") as pool:
+            futures = [pool.submit(self._produce, url, end) for url in urls]
+            wait(futures, timeout=max(0.0, end - time.monotonic()) + 5.0)  # a decode past the end finishes
+            for future in futures:
+                future.cancel()  # not started within the time: tried again next build
+
+    def _produce(self, url: str, end: float) -> None:
+        if self._stopped.is_set() or time.monotonic() >= end:
+            return
+        key = url_key(url)
+        try:
+            original = self._cached_original(key)
+            if original is None:
+                original = fetch(url, MAX_BYTES, min(20.0, end - time.monotonic()))
+            made = renditions(original)
+        except (FetchError, ImageRefused) as exc:
+            self._remember(url, {"url": url, "failed": str(exc), "at": int(time.time())})
+            return
+        self._store(key, f"{key}.orig", original)
+        entry = {"url": url, "renditions": []}
+        for rendition in made:
+            self._store(key, f"{key}-{rendition.width}.webp", rendition.data)
+            entry["renditions"].append([rendition.width, rendition.height, digest(rendition.data)])
+        self._remember(url, entry)
+
+    def _cached_original(self, key: str) -> bytes | None:
+        """An original left by an earlier build (or planted: it is decoded like any other)."""
+        if self.folder is None:
+            return None
+        try:
+            return read_file(self.folder / f"{key}.orig", MAX_BYTES)
+        except FetchError:
+            return None
+
+    def _store(self, key: str, name: str, data: bytes) -> None:
+        if self.writable and self.folder is not None and self.key is not None:
+            replace_file(self.folder / name, lambda handle: handle.write(data))
+            if self.folder.joinpath(name).is_file():
+                return
+        if not name.endswith(".orig"):
+            with self._lock:
+                self._memory[name] = data  # no cache to write (check, no key): this process only
+
+    def _remember(self, url: str, entry: dict) -> None:
+        with self._lock:
+            self._index[url_key(url)] = entry
+            self._dirty = True
+
+    # -- the index -------------------------------------------------------------------
+    def _load_index(self) -> dict[str, dict]:
+        self._dirty = False
+        if self.folder is None or self.key is None:
+            return {}
+        try:
+            with open_regular(self.folder / INDEX, INDEX_LIMIT) as handle:
+                data = unseal_json(self.key, INDEX, handle.read())
+        except (OSError, Untrusted, ValueError):
+            return {}  # none yet, or not ours: the originals are decoded again
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    def _save_index(self) -> None:
+        with self._lock:
+            if not self._dirty or not self.writable or self.folder is None or self.key is None:
+                return
+            sealed = seal_json(self.key, INDEX, {"entries": dict(sorted(self._index.items()))})
+            self._dirty = False
+        replace_file(self.folder / INDEX, lambda handle: handle.write(sealed))
+
+    # -- the preview's background fetch ---------------------------------------------------
+    def fetch_later(self, urls: list[str], timeout: float, arrived: Callable[[], None]) -> None:
+        """Fetch `urls` in a background thread, then call `arrived()` (from that thread)
+        if any of them can now be shown or was found not to be had. One run at a time:
+        URLs already being fetched are skipped; the next build asks for the rest."""
+        with self._lock:
+            if self._background is not None and self._background.is_alive():
+                return
+            urls = [url for url in urls if url not in self._busy]
+            if not urls:
+                return
+            self._busy.update(urls)
+
+        def run() -> None:
+            try:
+                self._produce_all(urls, timeout)
+                self._save_index()
+            finally:
+                with self._lock:
+                    self._busy.difference_update(urls)
+            if not self._stopped.is_set():
+                arrived()
+
+        self._background = threading.Thread(target=run, name="site-builder-image-fetch", daemon=True)
+        self._background.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """No new fetch starts; the running ones end within their deadline."""
+        self._stopped.set()
+        if self._background is not None:
+            self._background.join(timeout)
+
+
+def failure_warnings(failed: dict[str, str], stories: Iterable[tuple[str, str]]):
+    """One (story file, message) per image that cannot be had, naming the newest story
+    showing it (and how many others do), never the image's address. stories: (image
+    URL, story file), newest first."""
+    by_url: dict[str, list[str]] = {}
+    for url, source in stories:
+        if url in failed:
+            by_url.setdefault(url, []).append(source)
+    for url, sources in by_url.items():
+        others = f" (and {len(sources) - 1} other stories showing it)" if len(sources) > 1 else ""
+        yield sources[0], (f"its image could not be used: {failed[url]}; the card shows a placeholder{others}")
+
+
+
+
+def stage(store: ImageStore, articles, config, current, background: Callable[[list[str]], None] | None):
+    """The build's image stage: (Prepared, warnings as (story file, message)). current(rel,
+    digest): the output already holds that rendition (so its cache file is not read).
+    background: given (the preview), nothing waits on the network: the URLs the cache lacks
+    are handed to it and shown remote meanwhile."""
+    stories = [(a.images[0].url, a.source) for a in articles if a.images]
+    prepared = store.prepare((url for url, _ in stories), config.image_timeout, background is None, current)
+    if prepared.pending and background is not None:
+        background(prepared.pending)
+    for url in prepared.failed:
+        prepared.shown[url] = UNAVAILABLE
+    return prepared, list(failure_warnings(prepared.failed, stories))
+
+
+def write_images(writer, prepared: Prepared, store: ImageStore, last: dict, new: dict, current) -> None:
+    """Stage the renditions the plan shows: kept when the output holds them (current),
+    else read from the cache (checked against their hash) and added. last, new: the
+    build state's output records (output -> (digest, file stamp)), as pages keep theirs."""
+    kept = []
+    for rel, hashed in sorted(prepared.files.items()):
+        if current(rel, hashed):
+            kept.append(rel)
+            new[rel] = last[rel]
+            continue
+        try:
+            data = store.read(rel, hashed)
+        except Untrusted:
+            raise BuildError(f"{rel}: its cached copy changed during the build; build again") from None
+        writer.add(rel, data)
+        new[rel] = (hashed, None)
+    writer.keep_all(kept)
