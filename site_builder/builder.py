@@ -306,6 +306,11 @@ class Builder:
         known = self.state.pages.get(rel) if self.state.output_dir == str(self.options.output) else None
         return known is not None and known[0] == digest and file_stamp(f"{self.options.output}/{rel}") == known[1]
 
+    @property
+    def plan(self) -> SitePlan | None:
+        """The plan of this Builder's last commit."""
+        return self._committed.plan if self._committed is not None else None
+
     def close(self) -> None:
         """Stop a background image fetch (the preview, when it stops)."""
         if self._image_store is not None:

@@ -21,10 +21,11 @@ background fetch fills the cache). Fetches run a few at a time, each through fet
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, TimeoutError, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,32 +150,43 @@ class ImageStore:
         return False
 
     # -- fetching and making renditions --------------------------------------------------
-    def _produce_all(self, urls: list[str], timeout: float) -> None:
+    def _produce_all(self, urls: list[str], timeout: float, each: Callable[[], None] | None = None) -> None:
+        """each: called after every image made or found not to be had (the preview's poke)."""
         end = time.monotonic() + timeout
         with ThreadPoolExecutor(THREADS, thread_name_prefix="site-builder-images") as pool:
             futures = [pool.submit(self._produce, url, end) for url in urls]
-            wait(futures, timeout=max(0.0, end - time.monotonic()) + 5.0)  # a decode past the end finishes
+            try:
+                # a decode begun before the end may finish after it
+                for future in as_completed(futures, timeout=max(0.0, end - time.monotonic()) + 5.0):
+                    if each is not None and future.result() and not self._stopped.is_set():
+                        self._save_index()
+                        each()
+            except TimeoutError:
+                pass
             for future in futures:
                 future.cancel()  # not started within the time: tried again next build
 
-    def _produce(self, url: str, end: float) -> None:
+    def _produce(self, url: str, end: float) -> bool:
+        """Whether the index now says something new about `url`."""
         if self._stopped.is_set() or time.monotonic() >= end:
-            return
+            return False
         key = url_key(url)
         try:
             original = self._cached_original(key)
             if original is None:
-                original = fetch(url, MAX_BYTES, min(20.0, end - time.monotonic()))
+                # what is left of the stage's time, in tenths (the message says "within 1.9 s")
+                original = fetch(url, MAX_BYTES, min(20.0, math.ceil((end - time.monotonic()) * 10) / 10))
             made = renditions(original)
         except (FetchError, ImageRefused) as exc:
             self._remember(url, {"url": url, "failed": str(exc), "at": int(time.time())})
-            return
+            return True
         self._store(key, f"{key}.orig", original)
         entry = {"url": url, "renditions": []}
         for rendition in made:
             self._store(key, f"{key}-{rendition.width}.webp", rendition.data)
             entry["renditions"].append([rendition.width, rendition.height, digest(rendition.data)])
         self._remember(url, entry)
+        return True
 
     def _cached_original(self, key: str) -> bytes | None:
         """An original left by an earlier build (or planted: it is decoded like any other)."""
@@ -222,9 +234,9 @@ class ImageStore:
 
     # -- the preview's background fetch ---------------------------------------------------
     def fetch_later(self, urls: list[str], timeout: float, arrived: Callable[[], None]) -> None:
-        """Fetch `urls` in a background thread, then call `arrived()` (from that thread)
-        if any of them can now be shown or was found not to be had. One run at a time:
-        URLs already being fetched are skipped; the next build asks for the rest."""
+        """Fetch `urls` in a background thread, calling `arrived()` (from that thread) as
+        each can now be shown or was found not to be had, and once at the end. One run at
+        a time: a build during a run asks again when the run's last `arrived()` rebuilds."""
         with self._lock:
             if self._background is not None and self._background.is_alive():
                 return
@@ -235,13 +247,12 @@ class ImageStore:
 
         def run() -> None:
             try:
-                self._produce_all(urls, timeout)
-                self._save_index()
+                self._produce_all(urls, timeout, arrived)
             finally:
                 with self._lock:
                     self._busy.difference_update(urls)
             if not self._stopped.is_set():
-                arrived()
+                arrived()  # a build during this run may have found URLs this run did not have
 
         self._background = threading.Thread(target=run, name="site-builder-image-fetch", daemon=True)
         self._background.start()
