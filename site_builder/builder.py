@@ -120,11 +120,10 @@ class Builder:
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
-        # images = "local": the image cache, and (the preview) what to call once a background
-        # fetch brought images the last build showed remote; builds then do not wait on the network.
+        # images = "local" (images.ImageStage). images_arrived: the preview's, called when a background
+        # fetch brought an image a build showed remote; builds then never wait on the network.
         self.images_arrived = None
-        self._image_store = None
-        self._images_changed = False
+        self._image_stage = None
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None, refused: list[Problem] | None = None) -> Model:
@@ -211,10 +210,8 @@ class Builder:
                 )
             refuse_dangerous_output(options.output, options.site_dir)
             images, image_warnings = self._images(model)
-            plan = plan_site(
-                model.articles, model.config, self.state.more_on, self._committed and self._committed.plan,
-                images and images.shown,
-            )
+            plan = plan_site(model.articles, model.config, self.state.more_on, self._committed and self._committed.plan,
+                             images and images.shown)
         statics = collect_static(options.site_dir)
         renderer, fingerprints = self._renderer(model, plan, statics)
         from .render import render_pages  # loaded by _renderer: Jinja only for a build that renders
@@ -240,9 +237,7 @@ class Builder:
             )
             _write_static(writer, plan, statics)
             if images is not None:
-                from .images import write_images
-
-                write_images(writer, images, self._image_store, state.pages, new_pages, self._output_holds)
+                self._image_stage.write(writer, images, state, new_pages, out)
             search.write(writer)
             self._last_is_ours = False
             with commit_lock:
@@ -286,25 +281,12 @@ class Builder:
         """images = "local": the image stage (images.py), with its warnings as Problems."""
         if model.config.images != "local":
             return None, []
-        from .images import ImageStore, stage  # Pillow loads only for a site with local images
+        from .images import ImageStage  # Pillow loads only for a site with local images
 
-        if self._image_store is None:
-            self._image_store = ImageStore(self.options.site_dir, writable=self.cache is not CacheMode.READ_ONLY)
-        self._images_changed = False
-        later = None
-        if self.images_arrived is not None:
-            later = lambda urls: self._image_store.fetch_later(urls, model.config.image_timeout, self._arrived)
-        prepared, warnings = stage(self._image_store, model.articles, model.config, self._output_holds, later)
-        return prepared, [Problem(source, message, severity="warning") for source, message in warnings]
-
-    def _arrived(self) -> None:
-        self._images_changed = True  # the next build must look again, though no input changed
-        self.images_arrived()
-
-    def _output_holds(self, rel: str, digest: str) -> bool:
-        """The output holds the file this build's last commit recorded for `rel`, with that digest."""
-        known = self.state.pages.get(rel) if self.state.output_dir == str(self.options.output) else None
-        return known is not None and known[0] == digest and file_stamp(f"{self.options.output}/{rel}") == known[1]
+        if self._image_stage is None:
+            writable = self.cache is not CacheMode.READ_ONLY
+            self._image_stage = ImageStage(self.options.site_dir, writable, self.images_arrived)
+        return self._image_stage.run(model.articles, model.config, self.state, self.options.output)
 
     @property
     def plan(self) -> SitePlan | None:
@@ -313,8 +295,8 @@ class Builder:
 
     def close(self) -> None:
         """Stop a background image fetch (the preview, when it stops)."""
-        if self._image_store is not None:
-            self._image_store.stop()
+        if self._image_stage is not None:
+            self._image_stage.store.stop()
 
     def _renderer(self, model: Model, plan: SitePlan, statics: dict[str, bytes]) -> tuple[Renderer, Fingerprinter]:
         """The Jinja renderer, and the page fingerprints that decide what it must render."""
@@ -338,7 +320,7 @@ class Builder:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
         setting or scheduled story changed since the last build and its output is all
         there, that build's report stands and nothing is read, planned or rendered."""
-        if self.cache is CacheMode.OFF or self.pending or self._images_changed:
+        if self.cache is CacheMode.OFF or self.pending or (self._image_stage and self._image_stage.changed):
             return None
         if self.last is None:
             self.last = load_last_build(self.options.site_dir, self._ignored)
@@ -354,7 +336,8 @@ class Builder:
         preview serves pages first) and no input changed since: reading and planning again
         would give the same ones. The build that finishes it (checks the kept files, indexes
         the search) then starts at rendering, which finds every page current."""
-        if self.pending and not self._images_changed and self._last_is_ours and self._last_build_is_current(inputs):
+        # A background fetch that brought images (the preview) changes the plan, though no input changed.
+        if self.pending and not (self._image_stage and self._image_stage.changed) and self._last_is_ours and self._last_build_is_current(inputs):
             return self._committed.model, self._committed.plan  # set by the commit that set _last_is_ours
         return None
 

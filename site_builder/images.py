@@ -20,6 +20,7 @@ background fetch fills the cache). Fetches run a few at a time, each through fet
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -29,10 +30,11 @@ from concurrent.futures import ThreadPoolExecutor, TimeoutError, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import cache_folder, make_cache_folder, replace_file
+from .cache import cache_folder, file_stamp, make_cache_folder, replace_file
 from .errors import BuildError
 from .fetch import FetchError, fetch, read_file
 from .image_files import ImageRefused, renditions
+from .models import Problem
 from .pages import UNAVAILABLE, LocalImage
 from .signing import Untrusted, open_regular, seal_json, unseal_json, user_key
 
@@ -43,6 +45,7 @@ MAX_BYTES = 10 * 1024 * 1024  # an original larger than this is no card image
 THREADS = 4
 RETRY_AFTER = 24 * 3600  # seconds before an image that could not be had is tried again
 INDEX_LIMIT = 256 << 20
+SAVE_EVERY = 2.0  # seconds between saves of the index while the preview's background fetch runs
 
 
 def url_key(url: str) -> str:
@@ -155,11 +158,14 @@ class ImageStore:
         end = time.monotonic() + timeout
         with ThreadPoolExecutor(THREADS, thread_name_prefix="site-builder-images") as pool:
             futures = [pool.submit(self._produce, url, end) for url in urls]
+            saved = time.monotonic()
             try:
                 # a decode begun before the end may finish after it
                 for future in as_completed(futures, timeout=max(0.0, end - time.monotonic()) + 5.0):
                     if each is not None and future.result() and not self._stopped.is_set():
-                        self._save_index()
+                        if time.monotonic() - saved > SAVE_EVERY:  # builds read the index in memory
+                            self._save_index()
+                            saved = time.monotonic()
                         each()
             except TimeoutError:
                 pass
@@ -198,13 +204,17 @@ class ImageStore:
             return None
 
     def _store(self, key: str, name: str, data: bytes) -> None:
-        if self.writable and self.folder is not None and self.key is not None:
+        """Originals are kept whenever the cache is writable (they are checked again when
+        read); renditions only with a key to sign the index that vouches for them, else in
+        memory, for this process (`check`, or no key)."""
+        original = name.endswith(".orig")
+        if self.writable and self.folder is not None and (original or self.key is not None):
             replace_file(self.folder / name, lambda handle: handle.write(data))
-            if self.folder.joinpath(name).is_file():
+            if original or self.folder.joinpath(name).is_file():
                 return
-        if not name.endswith(".orig"):
+        if not original:
             with self._lock:
-                self._memory[name] = data  # no cache to write (check, no key): this process only
+                self._memory[name] = data
 
     def _remember(self, url: str, entry: dict) -> None:
         with self._lock:
@@ -248,6 +258,7 @@ class ImageStore:
         def run() -> None:
             try:
                 self._produce_all(urls, timeout, arrived)
+                self._save_index()
             finally:
                 with self._lock:
                     self._busy.difference_update(urls)
@@ -257,8 +268,9 @@ class ImageStore:
         self._background = threading.Thread(target=run, name="site-builder-image-fetch", daemon=True)
         self._background.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """No new fetch starts; the running ones end within their deadline."""
+    def stop(self, timeout: float = 1.0) -> None:
+        """No new fetch starts; a running one (a daemon thread) ends within its deadline,
+        writing nothing but whole cache files."""
         self._stopped.set()
         if self._background is not None:
             self._background.join(timeout)
@@ -279,34 +291,56 @@ def failure_warnings(failed: dict[str, str], stories: Iterable[tuple[str, str]])
 
 
 
-def stage(store: ImageStore, articles, config, current, background: Callable[[list[str]], None] | None):
-    """The build's image stage: (Prepared, warnings as (story file, message)). current(rel,
-    digest): the output already holds that rendition (so its cache file is not read).
-    background: given (the preview), nothing waits on the network: the URLs the cache lacks
-    are handed to it and shown remote meanwhile."""
-    stories = [(a.images[0].url, a.source) for a in articles if a.images]
-    prepared = store.prepare((url for url, _ in stories), config.image_timeout, background is None, current)
-    if prepared.pending and background is not None:
-        background(prepared.pending)
-    for url in prepared.failed:
-        prepared.shown[url] = UNAVAILABLE
-    return prepared, list(failure_warnings(prepared.failed, stories))
+class ImageStage:
+    """A Builder's image stage, kept as long as the Builder (the preview's: its background
+    fetch, its index in memory). arrived: the preview's poke, called when a background
+    fetch brought an image; then `changed` until the next run."""
+
+    def __init__(self, site_dir: Path, writable: bool, arrived: Callable[[], None] | None = None):
+        self.store = ImageStore(site_dir, writable)
+        self.arrived = arrived
+        self.changed = False
+
+    def run(self, articles, config, state, out: Path) -> tuple[Prepared, list[Problem]]:
+        """What each published story's lead image shows, and a warning per image that
+        cannot be had. state, out: the Builder's BuildState and output folder (a rendition
+        the output holds already is not read from the cache). With `arrived` (the preview) nothing waits on the network:
+        the URLs the cache lacks are fetched in the background, shown remote meanwhile."""
+        self.changed = False
+        stories = [(a.images[0].url, a.source) for a in articles if a.images]
+        current = functools.partial(_output_holds, state, out)
+        prepared = self.store.prepare((url for url, _ in stories), config.image_timeout, self.arrived is None, current)
+        if prepared.pending:
+            self.store.fetch_later(prepared.pending, config.image_timeout, self._arrived)
+        for url in prepared.failed:
+            prepared.shown[url] = UNAVAILABLE
+        warnings = [Problem(source, message, severity="warning") for source, message in failure_warnings(prepared.failed, stories)]
+        return prepared, warnings
+
+    def _arrived(self) -> None:
+        self.changed = True
+        self.arrived()
+
+    def write(self, writer, prepared: Prepared, state, new: dict, out: Path) -> None:
+        """Stage the renditions the plan shows: kept when the output holds them, else read
+        from the cache (checked against their hash) and added. Recorded in `new` (the
+        build state's next `pages`) as pages are: output -> (digest, file stamp)."""
+        kept = []
+        for rel, hashed in sorted(prepared.files.items()):
+            if _output_holds(state, out, rel, hashed):
+                kept.append(rel)
+                new[rel] = state.pages[rel]
+                continue
+            try:
+                data = self.store.read(rel, hashed)
+            except Untrusted:
+                raise BuildError(f"{rel}: its cached copy changed during the build; build again") from None
+            writer.add(rel, data)
+            new[rel] = (hashed, None)
+        writer.keep_all(kept)
 
 
-def write_images(writer, prepared: Prepared, store: ImageStore, last: dict, new: dict, current) -> None:
-    """Stage the renditions the plan shows: kept when the output holds them (current),
-    else read from the cache (checked against their hash) and added. last, new: the
-    build state's output records (output -> (digest, file stamp)), as pages keep theirs."""
-    kept = []
-    for rel, hashed in sorted(prepared.files.items()):
-        if current(rel, hashed):
-            kept.append(rel)
-            new[rel] = last[rel]
-            continue
-        try:
-            data = store.read(rel, hashed)
-        except Untrusted:
-            raise BuildError(f"{rel}: its cached copy changed during the build; build again") from None
-        writer.add(rel, data)
-        new[rel] = (hashed, None)
-    writer.keep_all(kept)
+def _output_holds(state, out: Path, rel: str, hashed: str) -> bool:
+    """The output holds the rendition the last commit into it recorded for `rel`, with these bytes."""
+    known = state.pages.get(rel) if state.output_dir == str(out) else None
+    return known is not None and known[0] == hashed and file_stamp(f"{out}/{rel}") == known[1]
