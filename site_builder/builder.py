@@ -268,7 +268,8 @@ class Builder:
         )
         self._ignored.clear()
         # The note about a foreign cache is said once, not replayed by builds with nothing to do.
-        self.last = LastBuild.of(replace(report, notes=_notes(model.config)), inputs, model.next_change, out, writer.produced)
+        due = min(filter(None, (model.next_change, images and images.due)), default=None)  # a build then redoes it
+        self.last = LastBuild.of(replace(report, notes=_notes(model.config)), inputs, due, out, writer.produced)
         self._last_is_ours = True
         if result.changed or rendered or self.reader.changed:
             self._save()

@@ -25,12 +25,14 @@ import hashlib
 import math
 import threading
 import time
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, TimeoutError, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import cache_folder, file_stamp, make_cache_folder, replace_file
+from .config import CONFIG_FILE
 from .errors import BuildError
 from .fetch import FetchError, fetch, read_file
 from .image_files import ImageRefused, renditions
@@ -63,7 +65,10 @@ class Prepared:
     shown: dict[str, LocalImage] = field(default_factory=dict)  # by image URL; missing: remote
     files: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
     failed: dict[str, str] = field(default_factory=dict)  # image URL -> why it cannot be had
-    pending: list[str] = field(default_factory=list)  # URLs a background fetch should get
+    pending: list[str] = field(default_factory=list)  # not in the cache: fetched later (preview) or not in time
+    # When a build would show something else though no input changed: a failed image is
+    # tried again (RETRY_AFTER), or one not fetched in time is due (at once). None: never.
+    due: datetime | None = None
 
 
 class ImageStore:
@@ -100,9 +105,9 @@ class ImageStore:
         todo = [url for url in todo if not self._failed_recently(url, result)]
         self._produce_all(todo, timeout)
         for url in todo:
-            if not self._use(url, result):
-                self._failed_recently(url, result)
-                result.failed.setdefault(url, f"not fetched within image_timeout ({timeout:g} s); tried again next build")
+            if not self._use(url, result) and not self._failed_recently(url, result):
+                result.pending.append(url)  # not reached within the time: shown remote, due at once
+                result.due = datetime.fromtimestamp(0, timezone.utc)
         self._save_index()
         return result
 
@@ -149,6 +154,8 @@ class ImageStore:
             entry = self._index.get(url_key(url))
         if entry and entry.get("url") == url and "failed" in entry and time.time() - entry.get("at", 0) < RETRY_AFTER:
             result.failed[url] = entry["failed"]
+            retry = datetime.fromtimestamp(entry.get("at", 0) + RETRY_AFTER, timezone.utc)
+            result.due = min(result.due, retry) if result.due else retry
             return True
         return False
 
@@ -310,11 +317,16 @@ class ImageStage:
         stories = [(a.images[0].url, a.source) for a in articles if a.images]
         current = functools.partial(_output_holds, state, out)
         prepared = self.store.prepare((url for url, _ in stories), config.image_timeout, self.arrived is None, current)
-        if prepared.pending:
+        if prepared.pending and self.arrived is not None:
             self.store.fetch_later(prepared.pending, config.image_timeout, self._arrived)
         for url in prepared.failed:
             prepared.shown[url] = UNAVAILABLE
         warnings = [Problem(source, message, severity="warning") for source, message in failure_warnings(prepared.failed, stories)]
+        if prepared.pending and self.arrived is None:
+            warnings.append(Problem(CONFIG_FILE, (
+                f"{_count(len(prepared.pending), 'image was', 'images were')} not fetched within image_timeout "
+                f"({config.image_timeout} s); their cards show the publisher's image until a build fetches "
+                f"them (the next one goes on), or raise image_timeout"), severity="warning"))
         return prepared, warnings
 
     def _arrived(self) -> None:
@@ -344,3 +356,7 @@ def _output_holds(state, out: Path, rel: str, hashed: str) -> bool:
     """The output holds the rendition the last commit into it recorded for `rel`, with these bytes."""
     known = state.pages.get(rel) if state.output_dir == str(out) else None
     return known is not None and known[0] == hashed and file_stamp(f"{out}/{rel}") == known[1]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

@@ -69,7 +69,7 @@ class ImageServer:
             def do_GET(self):
                 name = self.path.lstrip("/")
                 server.counts[name] = server.counts.get(name, 0) + 1
-                if name == "hang.jpg":
+                if name.startswith("hang"):
                     server.stopping.wait(60)
                     return
                 if name == "held.jpg":
@@ -320,7 +320,7 @@ def test_past_80_percent_of_the_budget_a_build_warns_with_the_settings_that_shri
 
 
 def test_the_preview_shows_the_remote_image_until_the_local_one_exists(tmp_path, server, start_preview, capsys):
-    site_dir = image_site(tmp_path / "site", server, ["held.jpg", "photo.jpg"])
+    site_dir = image_site(tmp_path / "site", server, ["held.jpg", "photo.jpg"], 'images = "local"\nimage_timeout = 60\n')
     (site_dir / "content" / "s3-plain.md").write_text(article("A story without image", "https://example.com/s3",
                                                               "2024-05-03T09:30:00Z", topics=("Rust",)))
     # The first build does not wait for the held image: the server has not answered yet.
@@ -348,7 +348,38 @@ def test_the_preview_shows_the_remote_image_until_the_local_one_exists(tmp_path,
         with Image.open(io.BytesIO(response.read())) as served:
             assert served.size == (400, round(800 * 400 / 1200))
     # Each swap re-rendered only pages that show the story, not the site.
-    rebuilt = re.findall(r"^Rebuilt 3 articles, (\d+) pages, (\d+) rendered", capsys.readouterr().out, re.M)
+    printed = []  # the preview prints a build's line just after it serves its pages
+
+    def swaps():
+        printed.append(capsys.readouterr().out)
+        return re.findall(r"^Rebuilt 3 articles, (\d+) pages, (\d+) rendered", "".join(printed), re.M)
+
+    rebuilt = wait_until(lambda: len(swaps()) >= 2 and swaps(), what="the two swaps' lines")
     assert len(rebuilt) == 2 and all(0 < int(rendered) < int(pages) for pages, rendered in rebuilt), rebuilt
     assert server.counts["held.jpg"] == 1 and server.counts["photo.jpg"] == 1
     assert "A story without image" in home_imgs()
+
+
+def test_images_not_reached_in_time_stay_remote_and_the_next_build_goes_on(tmp_path, run, server):
+    """Five images that never answer, four fetched at a time, one second for the stage:
+    four time out (a warning each, the placeholder), the fifth is never started (shown from
+    the publisher, one warning for the lot), and the next build, with nothing changed,
+    is not a no-op: it fetches the fifth, and does not ask for the four again."""
+    names = [f"hang{n}.jpg" for n in range(5)]
+    site_dir = image_site(tmp_path / "site", server, names, 'images = "local"\nimage_timeout = 1\n')
+    first = run("build", site_dir)
+    assert first.code == 0, first.err
+    assert len(image_warnings(first.err)) == 4 and sum(server.counts.values()) == 4
+    late = [line for line in first.err.splitlines() if line.startswith("site.toml: warning: 1 image was not fetched")]
+    assert len(late) == 1, first.err
+    never = next(name for name in names if name not in server.counts)
+    for title, (entry, element) in cards(BuiltSite(site_dir / "_site")).items():
+        imgs = element.xpath(".//img")
+        if never in title:
+            assert imgs[0].get("src") == f"{server.base}{never}" and imgs[0].get("referrerpolicy") == "no-referrer"
+        else:
+            assert imgs == []
+    second = run("build", site_dir)
+    assert second.code == 0, second.err
+    assert server.counts[never] == 1 and sum(server.counts.values()) == 5
+    assert len(image_warnings(second.err)) == 5 and "not fetched within image_timeout" not in second.err
