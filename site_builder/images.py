@@ -90,12 +90,13 @@ class ImageStore:
     # -- the stage ---------------------------------------------------------------------
     def prepare(self, urls: Iterable[str], timeout: float, wait_for_network: bool = True, current=None) -> Prepared:
         """urls: the published stories' lead images. wait_for_network=False (the preview):
-        only what the cache holds is used; the rest is `pending`. current: see stage()."""
+        only what the cache holds is used; the rest is `pending`. current(rel, digest): the
+        output holds that rendition already, so its cache file need not be read."""
         result = Prepared()
-        self._current = current or (lambda rel, hashed: False)
+        current = current or (lambda rel, hashed: False)
         todo = []
         for url in dict.fromkeys(urls):
-            if not self._use(url, result):
+            if not self._use(url, result, current):
                 todo.append(url)
         if not todo:
             return result
@@ -105,7 +106,7 @@ class ImageStore:
         todo = [url for url in todo if not self._failed_recently(url, result)]
         self._produce_all(todo, timeout)
         for url in todo:
-            if not self._use(url, result) and not self._failed_recently(url, result):
+            if not self._use(url, result, current) and not self._failed_recently(url, result):
                 result.pending.append(url)  # not reached within the time: shown remote, due at once
                 result.due = datetime.fromtimestamp(0, timezone.utc)
         self._save_index()
@@ -128,7 +129,7 @@ class ImageStore:
             raise Untrusted("not the bytes the index names")
         return data
 
-    def _use(self, url: str, result: Prepared) -> bool:
+    def _use(self, url: str, result: Prepared, current) -> bool:
         """Fill `result` from the index when every rendition of `url` is there, intact."""
         with self._lock:
             entry = self._index.get(url_key(url))
@@ -137,7 +138,7 @@ class ImageStore:
         key, srcset, files = url_key(url), [], {}
         for width, height, hashed in entry["renditions"]:
             name = f"{key}-{width}.webp"
-            if not self._current(f"{OUTPUT}/{name}", hashed):
+            if not current(f"{OUTPUT}/{name}", hashed):
                 try:
                     self.read(name, hashed)  # intact: the writer reads it again (from the page cache)
                 except Untrusted:
