@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import os
 import threading
 import time
 from datetime import datetime, timezone
@@ -129,6 +130,26 @@ class ImageStore:
             raise Untrusted("not the bytes the index names")
         return data
 
+    def _has(self, name: str) -> bool:
+        return name in self._memory or (self.folder is not None and os.path.isfile(self.folder / name))
+
+    def remake(self, rel: str, expected: str) -> bytes:
+        """A rendition whose cache file is not the one the index names (damaged, replaced),
+        made again from the cached original: the same bytes, as renditions are deterministic."""
+        name = rel.rsplit("/", 1)[-1]
+        key, width = name.removesuffix(".webp").rsplit("-", 1)
+        original = self._cached_original(key)
+        try:
+            made = renditions(original) if original is not None else []
+        except ImageRefused:
+            made = []
+        for rendition in made:
+            if str(rendition.width) == width and digest(rendition.data) == expected:
+                self._store(key, name, rendition.data)
+                return rendition.data
+        raise BuildError(f"{self.folder}: the cached copy of {rel} and its original are damaged; "
+                         f"delete that folder and build again")
+
     def _use(self, url: str, result: Prepared, current) -> bool:
         """Fill `result` from the index when every rendition of `url` is there, intact."""
         with self._lock:
@@ -138,11 +159,8 @@ class ImageStore:
         key, srcset, files = url_key(url), [], {}
         for width, height, hashed in entry["renditions"]:
             name = f"{key}-{width}.webp"
-            if not current(f"{OUTPUT}/{name}", hashed):
-                try:
-                    self.read(name, hashed)  # intact: the writer reads it again (from the page cache)
-                except Untrusted:
-                    return False
+            if not current(f"{OUTPUT}/{name}", hashed) and not self._has(name):
+                return False  # its bytes are checked when the writer reads them (ImageStage.write)
             srcset.append((f"/{OUTPUT}/{name}", width))
             files[f"{OUTPUT}/{name}"] = hashed
         width, height, _ = entry["renditions"][0]
@@ -347,7 +365,7 @@ class ImageStage:
             try:
                 data = self.store.read(rel, hashed)
             except Untrusted:
-                raise BuildError(f"{rel}: its cached copy changed during the build; build again") from None
+                data = self.store.remake(rel, hashed)
             writer.add(rel, data)
             new[rel] = (hashed, None)
         writer.keep_all(kept)
