@@ -169,7 +169,8 @@ def main() -> None:
         per_story = {mode: bytes_per_story(site) for mode, site in sites.items()}
         lines = [
             f"Image benchmark: {args.count} articles ({per_story['local']['stories']} published), "
-            f"median of {args.repeat}, `python bench/images.py --count {args.count} --repeat {args.repeat}`",
+            f"median of {args.repeat}, `python bench/images.py --count {args.count} --repeat {args.repeat}"
+            f"{f' --workdir {args.workdir}' if args.workdir else ''}`",
             "",
             "| build | cold build | CPU | each round (wall) | site size | pages per story | images per story |",
             "| --- | --- | --- | --- | --- | --- | --- |",
