@@ -33,6 +33,7 @@ from .cache import (
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config, read_config_bytes
 from .fingerprint import Fingerprinter, site_wide_fingerprint
+from .images import ImageStage
 from .models import Article, Problem
 from .pages import SitePlan
 from .reading import ArticleReader
@@ -120,10 +121,8 @@ class Builder:
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
-        # images = "local" (images.ImageStage). images_arrived: the preview's, called when a background
-        # fetch brought an image a build showed remote; builds then never wait on the network.
-        self.images_arrived = None
-        self._image_stage = None
+        # images = "local"; the preview sets its `arrived`, and then builds never wait on the network.
+        self.images = ImageStage(options.site_dir, writable=cache is not CacheMode.READ_ONLY)
 
     # -- READ + MODEL --------------------------------------------------------------
     def load_model(self, scan: list[tuple[str, int, int]] | None = None, refused: list[Problem] | None = None) -> Model:
@@ -209,7 +208,7 @@ class Builder:
                     seconds=time.perf_counter() - started,
                 )
             refuse_dangerous_output(options.output, options.site_dir)
-            images, image_warnings = self._images(model)
+            images, image_warnings = self.images.run(model, self.state, options.output)
             plan = plan_site(model.articles, model.config, self.state.more_on, self._committed and self._committed.plan,
                              images and images.shown)
         statics = collect_static(options.site_dir)
@@ -236,8 +235,7 @@ class Builder:
                 writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages"))
             )
             _write_static(writer, plan, statics)
-            if images is not None:
-                self._image_stage.write(writer, images, state, new_pages, out)
+            self.images.write(writer, images, state, new_pages, out)
             search.write(writer)
             self._last_is_ours = False
             with commit_lock:
@@ -278,26 +276,10 @@ class Builder:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _images(self, model: Model):
-        """images = "local": the image stage (images.py), with its warnings as Problems."""
-        if model.config.images != "local":
-            return None, []
-        from .images import ImageStage  # Pillow loads only for a site with local images
-
-        if self._image_stage is None:
-            writable = self.cache is not CacheMode.READ_ONLY
-            self._image_stage = ImageStage(self.options.site_dir, writable, self.images_arrived)
-        return self._image_stage.run(model.articles, model.config, self.state, self.options.output)
-
     @property
     def plan(self) -> SitePlan | None:
         """The plan of this Builder's last commit."""
         return self._committed.plan if self._committed is not None else None
-
-    def close(self) -> None:
-        """Stop a background image fetch (the preview, when it stops)."""
-        if self._image_stage is not None:
-            self._image_stage.store.stop()
 
     def _renderer(self, model: Model, plan: SitePlan, statics: dict[str, bytes]) -> tuple[Renderer, Fingerprinter]:
         """The Jinja renderer, and the page fingerprints that decide what it must render."""
@@ -321,7 +303,7 @@ class Builder:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
         setting or scheduled story changed since the last build and its output is all
         there, that build's report stands and nothing is read, planned or rendered."""
-        if self.cache is CacheMode.OFF or self.pending or (self._image_stage and self._image_stage.changed):
+        if self.cache is CacheMode.OFF or self.pending or self.images.changed:
             return None
         if self.last is None:
             self.last = load_last_build(self.options.site_dir, self._ignored)
@@ -338,7 +320,7 @@ class Builder:
         would give the same ones. The build that finishes it (checks the kept files, indexes
         the search) then starts at rendering, which finds every page current."""
         # A background fetch that brought images (the preview) changes the plan, though no input changed.
-        if self.pending and not (self._image_stage and self._image_stage.changed) and self._last_is_ours and self._last_build_is_current(inputs):
+        if self.pending and not self.images.changed and self._last_is_ours and self._last_build_is_current(inputs):
             return self._committed.model, self._committed.plan  # set by the commit that set _last_is_ours
         return None
 

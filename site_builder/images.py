@@ -28,15 +28,12 @@ import threading
 import time
 from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, TimeoutError, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import cache_folder, file_stamp, make_cache_folder, replace_file
 from .config import CONFIG_FILE
 from .errors import BuildError
-from .fetch import FetchError, fetch, read_file
-from .image_files import ImageRefused, renditions  # Pillow: imported by a build with local images only
 from .models import Problem
 from .pages import UNAVAILABLE, LocalImage
 from .signing import Untrusted, open_regular, seal_json, unseal_json, user_key
@@ -142,6 +139,8 @@ class ImageStore:
         made again from the cached original: the same bytes, as renditions are deterministic."""
         name = rel.rsplit("/", 1)[-1]
         key, width = name.removesuffix(".webp").rsplit("-", 1)
+        from .image_files import ImageRefused, renditions
+
         original = self._cached_original(key)
         try:
             made = renditions(original) if original is not None else []
@@ -188,6 +187,8 @@ class ImageStore:
     # -- fetching and making renditions --------------------------------------------------
     def _produce_all(self, urls: list[str], timeout: float, each: Callable[[], None] | None = None) -> None:
         """each: called after every image made or found not to be had (the preview's poke)."""
+        from concurrent.futures import ThreadPoolExecutor, TimeoutError, as_completed
+
         end = time.monotonic() + timeout
         with ThreadPoolExecutor(THREADS, thread_name_prefix="site-builder-images") as pool:
             futures = [pool.submit(self._produce, url, end) for url in urls]
@@ -209,6 +210,9 @@ class ImageStore:
         """Whether the index now says something new about `url`."""
         if self._stopped.is_set() or time.monotonic() >= end:
             return False
+        from .fetch import FetchError, fetch
+        from .image_files import ImageRefused, renditions
+
         key = url_key(url)
         try:
             original = self._cached_original(key)
@@ -233,6 +237,8 @@ class ImageStore:
         if self.folder is None:
             return None
         try:
+            from .fetch import FetchError, read_file
+
             return read_file(self.folder / f"{key}.orig", MAX_BYTES)
         except FetchError:
             return None
@@ -329,21 +335,29 @@ def failure_warnings(failed: dict[str, str], stories: Iterable[tuple[str, str]])
 
 class ImageStage:
     """A Builder's image stage, kept as long as the Builder (the preview's: its background
-    fetch, its index in memory). arrived: the preview's poke, called when a background
-    fetch brought an image; then `changed` until the next run."""
+    fetch, its index in memory); its store is opened by the first build with local images
+    (this module loads no network or Pillow code until then). arrived: set by the preview,
+    called when a background fetch brought an image; then `changed` until the next run."""
 
     def __init__(self, site_dir: Path, writable: bool, arrived: Callable[[], None] | None = None):
-        self.store = ImageStore(site_dir, writable)
+        self.site_dir, self.writable = site_dir, writable
+        self.store: ImageStore | None = None
         self.arrived = arrived
         self.changed = False
 
-    def run(self, articles, config, state, out: Path) -> tuple[Prepared, list[Problem]]:
-        """What each published story's lead image shows, and a warning per image that
+    def run(self, model, state, out: Path) -> tuple[Prepared | None, list[Problem]]:
+        """With images = "local" (else None, no warnings): what each published story's
+        lead image shows, and a warning per image that
         cannot be had. state, out: the Builder's BuildState and output folder (a rendition
         the output holds already is not read from the cache). With `arrived` (the preview) nothing waits on the network:
         the URLs the cache lacks are fetched in the background, shown remote meanwhile."""
+        config = model.config
+        if config.images != "local":
+            return None, []
+        if self.store is None:
+            self.store = ImageStore(self.site_dir, self.writable)
         self.changed = False
-        stories = [(a.images[0].url, a.source) for a in articles if a.images]
+        stories = [(a.images[0].url, a.source) for a in model.articles if a.images]
         current = functools.partial(_output_holds, state, out)
         prepared = self.store.prepare((url for url, _ in stories), config.image_timeout, self.arrived is None, current)
         if prepared.pending and self.arrived is not None:
@@ -362,10 +376,17 @@ class ImageStage:
         self.changed = True
         self.arrived()
 
-    def write(self, writer, prepared: Prepared, state, new: dict, out: Path) -> None:
+    def stop(self) -> None:
+        """Stop a background fetch (the preview, when it stops)."""
+        if self.store is not None:
+            self.store.stop()
+
+    def write(self, writer, prepared: Prepared | None, state, new: dict, out: Path) -> None:
         """Stage the renditions the plan shows: kept when the output holds them, else read
         from the cache (checked against their hash) and added. Recorded in `new` (the
         build state's next `pages`) as pages are: output -> (digest, file stamp)."""
+        if prepared is None:
+            return
         kept = []
         for rel, hashed in sorted(prepared.files.items()):
             if _output_holds(state, out, rel, hashed):

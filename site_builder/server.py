@@ -353,7 +353,7 @@ class Preview:
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
         # images = "local": builds show an image not yet in the cache from the publisher and
         # do not wait for it; once a background fetch brought it, a rebuild swaps it in.
-        self.builder.images_arrived = self.session.debouncer.poke
+        self.builder.images.arrived = self.session.debouncer.poke
         self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
         self.last_outcome: BuildOutcome | None = None
 
@@ -416,7 +416,7 @@ class Preview:
             return self.state.base_path  # site.toml broke after the build; its own rebuild will say so
 
     def stop(self) -> None:
-        self.builder.close()
+        self.builder.images.stop()
         self.session.stop()
         self.state.close()
         if self._serving.is_alive():
