@@ -42,7 +42,7 @@ from site_builder.inputs import find_article_files  # noqa: E402
 SEED = 467  # the corpus generator's default; a corpus is named by (count, seed)
 # The build's last line, e.g. "Built 3586 articles, 4654 pages, 4655 written, 0 removed,
 # 0 errors in 10.33 s". Read as "<number> <word>" pairs, so a new count does not break it.
-SUMMARY = re.compile(r"^Built (?P<counts>\d+ articles?,.*) in (?P<seconds>[\d.]+) s\s*$", re.MULTILINE)
+SUMMARY = re.compile(r"^Built (?P<counts>\d+ articles?,.*) in (?P<seconds>[\d.]+) s(?:; the site is .*)?\s*$", re.MULTILINE)
 COUNT = re.compile(r"(\d+) (\w+)")
 ARTICLE_PAGE = re.compile(r"^\d{4}/\d{2}/\d{2}/[^/]+/index\.html$")
 

@@ -17,22 +17,12 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import (
-    FORMAT,
-    BuildState,
-    Inputs,
-    LastBuild,
-    file_stamp,
-    ignored_note,
-    load_last_build,
-    load_state,
-    make_cache_folder,
-    save_last_build,
-    save_state,
-    stamp_written,
-    state_key,
+    FORMAT, BuildState, Inputs, LastBuild, file_stamp, ignored_note, load_last_build, load_state, make_cache_folder,
+    save_last_build, save_state, stamp_written, state_key,
 )
 from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config, read_config_bytes
 from .fingerprint import Fingerprinter, site_wide_fingerprint
+from .images import ImageStage
 from .models import Article, Problem
 from .pages import SitePlan
 from .reading import ArticleReader
@@ -120,6 +110,8 @@ class Builder:
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
+        # images = "local"; the preview sets its `arrived`, and then builds never wait on the network.
+        self.images = ImageStage(options.site_dir, writable=cache is not CacheMode.READ_ONLY)
 
     def current(self) -> tuple[Model, SitePlan] | None:
         """The model and plan of this Builder's last commit (what the preview serves), or
@@ -202,6 +194,7 @@ class Builder:
         defer = search_mode is SearchMode.PAGES_FIRST and last is None
         if last is not None:
             model, plan = last
+            images, image_warnings = self._committed.images
         else:
             model = self.load_model(scan, refused)
             if not publish_with_errors and any(p.severity == "error" for p in model.problems):
@@ -210,7 +203,9 @@ class Builder:
                     seconds=time.perf_counter() - started,
                 )
             refuse_dangerous_output(options.output, options.site_dir)
-            plan = plan_site(model.articles, model.config, self.state.more_on, self._committed and self._committed.plan)
+            images, image_warnings = self.images.run(model, self.state, options.output)
+            plan = plan_site(model.articles, model.config, self.state.more_on, self._committed and self._committed.plan,
+                             images and images.shown)
         statics = collect_static(options.site_dir)
         renderer, fingerprints = self._renderer(model, plan, statics)
         from .render import render_pages  # loaded by _renderer: Jinja only for a build that renders
@@ -231,11 +226,12 @@ class Builder:
             search = SearchIndex(
                 plan, model.config, model.digests, state, out, scratch, defer, self._committed and self._committed.shards
             )
-            new_pages, rendered, _left_for_next = render_pages(
+            new_pages, rendered, _later_pages = render_pages(  # those left stale are `pending` too
                 writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages")),
                 pages_first=defer,
             )
             _write_static(writer, plan, statics)
+            self.images.write(writer, images, state, new_pages, out)
             search.write(writer)
             self._last_is_ours = False
             with commit_lock:
@@ -251,20 +247,23 @@ class Builder:
         state.pages, state.output_dir = new_pages, str(out)
         state.search = search.result
         state.more_on = plan.more_on
-        self._committed = _Committed(model, plan, fingerprints.memo(), search.shards, renderer.memo())
+        self._committed = _Committed(
+            model, plan, fingerprints.memo(), search.shards, renderer.memo(), (images, image_warnings)
+        )
         self.pending = defer
         report = BuildReport(
             articles=len(model.articles),
             files=model.files,
             pages=len(plan.pages),
             rendered=rendered,
-            problems=list(model.problems),
+            problems=list(model.problems) + image_warnings,
             notes=_notes(model.config) + ([ignored_note(options.site_dir)] if self._ignored else []),
             write=result,
         )
         self._ignored.clear()
         # The note about a foreign cache is said once, not replayed by builds with nothing to do.
-        self.last = LastBuild.of(replace(report, notes=_notes(model.config)), inputs, model.next_change, out, writer.produced)
+        due = min(filter(None, (model.next_change, images and images.due)), default=None)  # a build then redoes it
+        self.last = LastBuild.of(replace(report, notes=_notes(model.config)), inputs, due, out, writer.produced)
         self._last_is_ours = True
         if result.changed or rendered or self.reader.changed:
             self._save()
@@ -272,6 +271,11 @@ class Builder:
             save_last_build(options.site_dir, self.last)
         report.seconds = time.perf_counter() - started
         return report
+
+    @property
+    def plan(self) -> SitePlan | None:
+        """The plan of this Builder's last commit."""
+        return self._committed.plan if self._committed is not None else None
 
     def _renderer(self, model: Model, plan: SitePlan, statics: dict[str, bytes]) -> tuple[Renderer, Fingerprinter]:
         """The Jinja renderer, and the page fingerprints that decide what it must render."""
@@ -297,7 +301,7 @@ class Builder:
         """Lektor's "a second build builds nothing", in milliseconds: when no input file,
         setting or scheduled story changed since the last build and its output is all
         there, that build's report stands and nothing is read, planned or rendered."""
-        if self.cache is CacheMode.OFF or self.pending:
+        if self.cache is CacheMode.OFF or self.pending or self.images.changed:
             return None
         if self.last is None:
             self.last = load_last_build(self.options.site_dir, self._ignored)
@@ -313,7 +317,8 @@ class Builder:
         preview serves pages first) and no input changed since: reading and planning again
         would give the same ones. The build that finishes it (checks the kept files, indexes
         the search) then starts at rendering, which finds every page current."""
-        if self.pending and self._last_is_ours and self._last_build_is_current(inputs):
+        # A background fetch that brought images (the preview) changes the plan, though no input changed.
+        if self.pending and not self.images.changed and self._last_is_ours and self._last_build_is_current(inputs):
             return self._committed.model, self._committed.plan  # set by the commit that set _last_is_ours
         return None
 
@@ -362,6 +367,7 @@ class _Committed:
     fingerprints: tuple[str, dict]  # Fingerprinter.memo()
     shards: dict[str, tuple[tuple, str]]  # SearchIndex.shards
     renderer: tuple  # Renderer.memo()
+    images: tuple  # (images.Prepared or None, its warnings)
 
 
 @contextlib.contextmanager

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--watch", action="store_true", help="rebuild whenever the site's files change, until Ctrl-C")
     b.add_argument("--poll", action="store_true", help="with --watch: poll for changes (network and container mounts)")
     site_command("check", "validate every article and the site plan; write nothing")
+    z = site_command("size", "show the built site's size by kind of page (story pages, listings, feeds, search, images)")
+    z.add_argument("-o", "--output", type=Path, metavar="OUT", help="output folder (default: SITE/_site)")
     s = site_command("serve", "preview the site: build, serve over HTTP, rebuild and reload browsers on every change")
     s.add_argument("--port", type=int, metavar="N", help="port (default: 8000, or the next free one)")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     handlers = {
-        "build": _build_or_check, "check": _build_or_check, "serve": watch, "deploy": _deploy, "init": _init,
+        "build": _build_or_check, "check": _build_or_check, "size": _size, "serve": watch, "deploy": _deploy, "init": _init,
         "import": _import, "new": _new, "review": _review, "publish": _curate, "reject": _curate,
         "sources": _sources,
     }
@@ -204,8 +206,25 @@ def _build_or_check(args: argparse.Namespace) -> int:
     if getattr(args, "watch", False):
         return watch(args)
     options = _build_options(args)
-    report = check(options) if args.command == "check" else build(options, progress=_progress_line())
-    return finish(report, "Checked" if args.command == "check" else "Built")
+    if args.command == "check":
+        return finish(check(options), "Checked")
+    report = build(options, progress=_progress_line())
+    if report.write is not None:  # the site was built (not refused for invalid site.toml)
+        from .config import load_config
+        from .sizes import measure
+
+        measure(report, options.output, load_config(options.site_dir, options.base_url))
+    return finish(report, "Built")
+
+
+def _size(args: argparse.Namespace) -> int:
+    from .sizes import site_size_report
+
+    lines, warning = site_size_report(_build_options(args))
+    print("\n".join(lines))
+    if warning:
+        print(printable(f"warning: {warning}", newlines=True), file=sys.stderr)
+    return EXIT_OK
 
 
 def _deploy(args: argparse.Namespace) -> int:
@@ -221,6 +240,7 @@ def _deploy(args: argparse.Namespace) -> int:
         print("error: not deployed: fix the errors above and deploy again", file=sys.stderr)
         return code
     print(deploy_summary(report, args.dry_run))
+    print("\n".join(deploy_sizes(report)))
     for warning in report.warnings():
         print(printable(f"warning: {warning}", newlines=True), file=sys.stderr)
     return EXIT_OK
@@ -305,6 +325,12 @@ def deploy_summary(report: DeployReport, dry_run: bool) -> str:
     if dry_run:
         return f"Dry run: would commit {report.files} files to {report.target} ({changes}); nothing was pushed."
     return f"Deployed {report.files} files to {report.target} in commit {report.commit[:10]} ({changes})."
+
+
+def deploy_sizes(report: DeployReport) -> list[str]:
+    from .sizes import table
+
+    return ["The site by kind of page:", *table(report.sizes, report.build.articles)] if report.sizes else []
 
 
 def _progress_line():

@@ -14,6 +14,7 @@ CONFIG_FILE = "site.toml"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
 MAX_STRIP = 20  # a home page strip is a handful of stories, not a second listing
 MAX_CONFIG_BYTES = 1024 * 1024  # a real site.toml is under a kilobyte
+IMAGE_MODES = ("remote", "local")
 
 
 class ConfigError(Exception):
@@ -106,6 +107,10 @@ class SiteConfig:
     # [[sources]]: the feeds `import` refreshes. Left out of the repr, which page
     # fingerprints hash: a feed added or removed changes no page.
     sources: tuple[Source, ...] = field(default=(), repr=False)
+    # Story images and the site's size (docs/images.md).
+    images: str = "remote"  # "remote": readers load the publisher's image; "local": WebP copies in the site
+    image_timeout: int = 60  # seconds for fetching all new images of one build (images = "local")
+    size_budget_mb: int = 1000  # the site's size limit (GitHub Pages: 1 GB); a build warns past 80%
 
     @property
     def base_path(self) -> str:
@@ -182,6 +187,11 @@ def _validate(config: SiteConfig, source: str) -> None:
         raise ConfigError(f"{source}: 'paginate' must be 1 or more, got {config.paginate}.")
     if config.min_quality < 0:
         raise ConfigError(f"{source}: 'min_quality' must be 0 (off) or more, got {config.min_quality}.")
+    if config.images not in IMAGE_MODES:
+        raise ConfigError(f"{source}: 'images' must be \"remote\" or \"local\", got {config.images!r}.")
+    for key in ("image_timeout", "size_budget_mb"):
+        if getattr(config, key) < 1:
+            raise ConfigError(f"{source}: '{key}' must be 1 or more, got {getattr(config, key)}.")
     for key in ("trending", "top_stories"):
         if not 0 <= getattr(config, key) <= MAX_STRIP:
             raise ConfigError(

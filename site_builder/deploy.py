@@ -19,6 +19,7 @@ from pathlib import Path
 from .builder import BuildOptions, Builder, CacheMode
 from .config import CONFIG_FILE, ConfigError, load_config
 from .report import BuildReport
+from .sizes import breakdown, budget_warning, page_kinds
 from .writer import MANIFEST
 
 FALLBACK_NAME, FALLBACK_EMAIL = "site-builder", "site-builder@users.noreply.github.com"
@@ -52,15 +53,18 @@ class DeployReport:
     changes: dict[str, int] = field(default_factory=dict)  # "added"/"modified"/"deleted" -> count
     commit: str | None = None  # the new commit, when one was made
     size: int = 0  # bytes of the site as committed
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # by kind of page (sizes.py)
+    budget: str | None = None  # the size_budget_mb warning, if past it
 
     @property
     def changed(self) -> bool:
         return any(self.changes.values())
 
     def warnings(self) -> list[str]:
+        budget = [self.budget] if self.budget else []
         if self.size <= PAGES_SIZE_LIMIT:
-            return []
-        return [
+            return budget
+        return budget + [
             f"the site is {self.size / 1e9:.2f} GB: GitHub Pages publishes sites of up to "
             f"{PAGES_SIZE_LIMIT / 1e9:.0f} GB, so it will not publish this one (another host can)"
         ]
@@ -88,7 +92,8 @@ def deploy(options: DeployOptions) -> DeployReport:
         # Fresh (an empty folder outside the repository, no cache: nothing stale, nothing
         # written into the checkout) and for production.
         production = BuildOptions(options.site_dir, out, drafts=False, future=False)
-        report = DeployReport(Builder(production, cache=CacheMode.OFF).build(), target)
+        builder = Builder(production, cache=CacheMode.OFF)
+        report = DeployReport(builder.build(), target)
         if report.build.errors:
             return report
         # Only the branch route needs these two, so deploy adds them rather than every build:
@@ -97,6 +102,8 @@ def deploy(options: DeployOptions) -> DeployReport:
         (out / ".nojekyll").write_bytes(b"")  # serve the files as they are, no Jekyll
         if config.cname:
             (out / "CNAME").write_text(config.cname + "\n", encoding="ascii")
+        report.sizes = breakdown(out, page_kinds(builder.plan))
+        report.budget = budget_warning(sum(size for _, size in report.sizes.values()), config, report.sizes)
         tree = git.tree_of(out, Path(tmp) / "index")
     report.files, report.size = git.files_and_bytes(tree)
     report.changes = git.changes(parent, tree, report.files)

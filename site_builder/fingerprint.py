@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from .models import Article, Provider
-from .pages import Entry, FeedLink, Page, RelatedLink, SourceRef, TopicRef, UrlList
+from .pages import Entry, FeedLink, LocalImage, Page, RelatedLink, SourceRef, TopicRef, UrlList
 from .topics import Pagination
 
-LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink, UrlList}  # hold no stories inside
+LEAVES = {Provider, RelatedLink, SourceRef, TopicRef, FeedLink, UrlList, LocalImage}  # hold no stories inside
 # _add spells out RelatedLink's and Provider's fields (for speed): a new field must be added there.
 assert [f.name for f in dataclasses.fields(RelatedLink)] == ["title", "href", "internal", "provider", "published"]
 assert [f.name for f in dataclasses.fields(Provider)] == ["name", "domain"]
@@ -72,6 +72,8 @@ class Fingerprinter:
     def _entry(self, entry: Entry) -> str:
         refs = [self._leaf(ref) for ref in entry.topics]
         refs.append(self._leaf(entry.source) if entry.source is not None else "-")
+        if entry.image is not None:  # images = "local": which renditions it shows, or none
+            refs.append(self._leaf(entry.image))
         token = self._entries[id(entry)] = "E" + self._articles[entry.article.source] + entry.path + "".join(refs)
         return token
 

@@ -49,6 +49,27 @@ class RelatedLink:
     published: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class LocalImage:
+    """A story's lead image as the site serves it (`images = "local"`): WebP renditions
+    under /images/, or none when it could not be had (`missing`: the card's placeholder)."""
+
+    srcset: tuple[tuple[str, int], ...]  # (site path, width), narrowest first
+    width: int = 0  # of the narrowest, the one `src` names
+    height: int = 0
+
+    @property
+    def src(self) -> str:
+        return self.srcset[0][0] if self.srcset else ""
+
+    @property
+    def missing(self) -> bool:
+        return not self.srcset
+
+
+UNAVAILABLE = LocalImage(())  # an image that cannot be had: the card shows its placeholder
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Entry:
     """An article as every page shows it: the article plus the links decided for it.
@@ -59,6 +80,7 @@ class Entry:
     path: str
     topics: tuple[TopicRef, ...]
     source: SourceRef | None
+    image: LocalImage | None = None  # None: the article's own image URL, if any, is shown
 
 
 @dataclass(frozen=True, slots=True)

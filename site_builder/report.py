@@ -19,6 +19,7 @@ class BuildReport:
     notes: list[str] = field(default_factory=list)
     write: WriteResult | None = None
     seconds: float = 0.0
+    size: int | None = None  # bytes of the output folder, when measured (sizes.py)
 
     @property
     def errors(self) -> list[Problem]:
@@ -35,7 +36,16 @@ class BuildReport:
         parts.append(_plural(len(self.errors), "error"))
         if self.warnings:
             parts.append(_plural(len(self.warnings), "warning"))
-        return ", ".join(parts) + f" in {self.seconds:.2f} s"
+        size = f"; the site is {human(self.size)}" if self.size is not None else ""
+        return ", ".join(parts) + f" in {self.seconds:.2f} s" + size
+
+
+def human(n: int) -> str:
+    """Bytes as a reader says them (SI units, as GitHub states its 1 GB limit)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _plural(n: int, word: str) -> str:

@@ -7,7 +7,7 @@ order, on which page, linking where. Two pages never share an output path.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import compress
@@ -15,8 +15,8 @@ from itertools import compress
 from .config import SiteConfig
 from .models import Article
 from .pages import (
-    ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Entry, FeedLink, Lead, Page, PlanError, RelatedLink, SitePlan,
-    SourceRef, TopicRef, UrlList,
+    ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Entry, FeedLink, Lead, LocalImage, Page, PlanError, RelatedLink,
+    SitePlan, SourceRef, TopicRef, UrlList,
 )
 from .permalinks import article_paths, home_path, numbered
 from .plan_reuse import Groups, PlanMemo, Reuse, StoryKeys, linked_from_index, plan_groups, story_keys
@@ -61,9 +61,12 @@ SITE_FEEDS = (
 
 
 def plan_site(
-    articles: Sequence[Article], config: SiteConfig, previous: MoreOnMemo | None = None, reuse: SitePlan | None = None
+    articles: Sequence[Article], config: SiteConfig, previous: MoreOnMemo | None = None, reuse: SitePlan | None = None,
+    images: Mapping[str, LocalImage] | None = None,
 ) -> SitePlan:
-    """`articles` are the ones to publish, newest first. The plan is the same with or
+    """`articles` are the ones to publish, newest first. `images` (with `images = "local"`):
+    how each lead image URL is shown, decided by the image stage (images.py); a URL it does
+    not name shows the publisher's image. The plan is the same with or
     without the last build's results, which only save work: `previous` (its
     `SitePlan.more_on`, also kept on disk) lets "more on" be recomputed only near what
     changed; `reuse` (its whole plan, kept in memory by serve) lets pages equal to one it
@@ -98,7 +101,7 @@ def plan_site(
     # The same stories in the same groups, with the same settings: a page that lists no
     # story whose Entry was replaced is the last plan's page.
     same.stable = groups is same.memo.groups and config == same.memo.config
-    entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same)
+    entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same, images or {})
     by_source = {e.article.source: e for e in entries}
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
     linked_from = linked_from_index(keys, changed, same)
@@ -153,16 +156,17 @@ def _source_of(article: Article, source_refs: dict[str, SourceRef], bare_refs: d
     return source_refs[provider.domain] if provider.domain else bare_refs[provider.name]
 
 
-def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: Reuse) -> tuple[tuple[Entry, ...], set[Entry]]:
+def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: Reuse, images) -> tuple[tuple[Entry, ...], set[Entry]]:
     """Every story's Entry (the last plan's, for the very same article at the same path
-    with the same refs), and the last plan's entries that were replaced. When the plans
+    with the same refs and image), and the last plan's entries that were replaced. When the plans
     are `stable`, the refs are the very same objects as before, so they are not looked up."""
     entries, replaced = [], set()
     known = same.memo.entries
     for a in articles:
         path = paths[a.source]
         old = known.get(a.source)
-        kept = old is not None and old.article is a and old.path == path
+        image = images.get(a.images[0].url) if images and a.images else None
+        kept = old is not None and old.article is a and old.path == path and old.image == image
         if kept and same.stable:
             entries.append(old)
             continue
@@ -170,7 +174,7 @@ def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: Reuse) -
         if kept and old.topics == topics and old.source is source:
             entries.append(old)
             continue
-        entries.append(Entry(a, path, topics, source))
+        entries.append(Entry(a, path, topics, source, image))
         if old is not None:
             replaced.add(old)
     return tuple(entries), replaced

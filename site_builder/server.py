@@ -364,6 +364,9 @@ class Preview:
         # The desk's writes rebuild at once; their file events then cost one no-op build at most.
         self.desk = Desk(options.site_dir, self.state, self.builder.current, lambda: self.session.debouncer.poke(now=True))
         self.server.desk = self.desk
+        # images = "local": builds show an image not yet in the cache from the publisher and
+        # do not wait for it; once a background fetch brought it, a rebuild swaps it in.
+        self.builder.images.arrived = self.session.debouncer.poke
         self._serving = threading.Thread(target=self.server.serve_forever, name="site-builder-serve", daemon=True)
         self.last_outcome: BuildOutcome | None = None
 
@@ -433,6 +436,7 @@ class Preview:
             return self.state.base_path  # site.toml broke after the build; its own rebuild will say so
 
     def stop(self) -> None:
+        self.builder.images.stop()
         self.session.stop()
         self.state.close()
         if self._serving.is_alive():

@@ -23,7 +23,7 @@ def test_python_dash_m_builds_and_summarises(tmp_path):
     )
     assert proc.returncode == 1
     assert re.fullmatch(
-        r"Built 1 articles, \d+ pages, \d+ rendered, \d+ written, 0 removed, 2 errors in \d+\.\d\d s\n", proc.stdout
+        r"Built 1 articles, \d+ pages, \d+ rendered, \d+ written, 0 removed, 2 errors in \d+\.\d\d s; the site is \d+\.\d KB\n", proc.stdout
     ), proc.stdout
     assert "content/bad.md:1: error: missing required field 'webUrl'" in proc.stderr
     assert "Traceback" not in proc.stderr

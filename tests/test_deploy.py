@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 import tarfile
@@ -221,3 +222,23 @@ def test_bad_branch_name(repo, run):
     result = run("deploy", repo, "--branch", "no good")
     assert result.code == 2
     assert "not a valid git branch name" in result.err
+
+
+def test_deploy_breaks_the_site_down_by_kind_of_page_and_warns_past_the_budget(repo, run, tmp_path, monkeypatch):
+    from site_builder import sizes
+
+    result = run("deploy", repo)
+    assert result.code == 0, result.err
+    site = published(tmp_path / "remote.git", tmp_path / "site")
+    files = [p for p in site.rglob("*") if p.is_file()]
+    rows = dict(re.findall(r"^\s+(story pages|listings|feeds|search index|images|other)\s.*?([\d,]+) files$", result.out, re.M))
+    assert set(rows) == set(sizes.KINDS), result.out
+    assert sum(int(n.replace(",", "")) for n in rows.values()) == len(files)  # the kinds cover the published tree
+    assert int(rows["story pages"]) == len([p for p in files if re.fullmatch(r"\d{4}/\d\d/\d\d/[^/]+/index\.html", p.relative_to(site).as_posix())])
+    assert int(rows["images"]) == 0 and "size_budget_mb" not in result.err
+
+    monkeypatch.setattr(sizes, "WARN_AT", 0.0001)  # 100 KB of the default 1000 MB budget
+    result = run("deploy", repo, "--dry-run")
+    warning = [line for line in result.err.splitlines() if "size_budget_mb" in line]
+    assert result.code == 0 and len(warning) == 1 and "search = false" in warning[0]
+    assert 'images = "remote"' not in warning[0]  # already remote: not a way to shrink this site

@@ -5,7 +5,7 @@
 (() => {
   "use strict";
   const lang = document.documentElement.lang || undefined;
-  const format = new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "short" });
+  const format = new Intl.RelativeTimeFormat(lang, { numeric: "always", style: "short" });
   const UNITS = [["year", 31536e6], ["month", 2592e6], ["week", 6048e5], ["day", 864e5],
     ["hour", 36e5], ["minute", 6e4]];
 
@@ -19,6 +19,7 @@
 
   // Every width is read before any text is written: the relative time keeps at least the
   // room the date took, so no line of a river rewraps and the page does not shift.
+  // "1 yr. ago", not "last yr.": always a number, about as wide as "21 Jul 2025".
   function update() {
     const times = [...document.querySelectorAll("time[datetime]")];
     const widths = times.map((time) => time.getBoundingClientRect().width);
