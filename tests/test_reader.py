@@ -175,6 +175,7 @@ def test_without_javascript_everything_but_search_and_relative_times_works(site,
     page.wait_for_url("**" + first.path)
     assert page.locator("h1").inner_text() == first.article.title
     page.locator(".chip").first.click()  # topic pages
+    page.wait_for_url("**/topics/**")  # count() does not wait for the page it counts in
     assert page.locator(".h-entry").count() > 0
     page.locator(".search-link").click()  # on a phone, the header's link to the search page
     page.wait_for_url("**/search/")
