@@ -63,8 +63,7 @@ class Renderer:
         )
         # Per-build memos, owned by this renderer: a class-level lru_cache would keep every
         # renderer (and its whole plan) alive in a long-running preview.
-        self._cards: dict[tuple, Markup] = {}
-        self._items: dict[tuple, Markup] = {}
+        self._shown: dict[tuple, Markup] = {}  # card() and item(), by macro, story and arguments
         self._dates: dict[datetime, str] = {}
         self._iso_dates: dict[datetime, str] = {}
         # Sitemap elements by (path, lastmod), kept from build to build by a long-lived
@@ -109,23 +108,20 @@ class Renderer:
         return self._base_path + path.lstrip("/")
 
     def card(self, entry, heading: str = "h2", compact: bool = False, link_title: bool = True) -> Markup:
-        """The story card (partials/card.html), rendered once per build for each way it is
-        shown: a story appears on many pages (home, topics, source, month, "more on")."""
-        key = (entry.path, heading, compact, link_title)
-        html = self._cards.get(key)
-        if html is None:
-            macro = self.env.get_template("partials/card.html").module.card
-            html = self._cards[key] = macro(entry, heading, compact, link_title)
-        return html
+        """The story card (partials/card.html) for each way it is shown: a story appears
+        on many pages (home, topics, source, month, "more on")."""
+        return self._once("partials/card.html", "card", entry, heading, compact, link_title)
 
     def item(self, entry, heading: str = "h2") -> Markup:
-        """A story's line in a river of headlines (partials/river.html), rendered once per
-        build for each heading it is shown with, like card()."""
-        key = (entry.path, heading)
-        html = self._items.get(key)
+        """A story's line in a river of headlines (partials/river.html)."""
+        return self._once("partials/river.html", "river_item", entry, heading)
+
+    def _once(self, template: str, macro: str, entry, *args) -> Markup:
+        """A macro's HTML for one story, made once per build for each set of arguments."""
+        key = (macro, entry.path, *args)
+        html = self._shown.get(key)
         if html is None:
-            macro = self.env.get_template("partials/river.html").module.river_item
-            html = self._items[key] = macro(entry, heading)
+            html = self._shown[key] = getattr(self.env.get_template(template).module, macro)(entry, *args)
         return html
 
     def display_date(self, dt: datetime) -> str:
