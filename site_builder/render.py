@@ -26,6 +26,7 @@ from . import feeds
 from .config import SiteConfig
 from .errors import BuildError
 from .cache import file_stamp, replace_file
+from .fingerprint import LEFT
 from .markup import rebase_links
 from .pages import ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
 from .parallel import map_chunks
@@ -329,9 +330,6 @@ def _template_location(exc: Exception) -> str:
     return location
 
 
-STALE = ""  # the fingerprint of a page left for the next build: it never matches one
-
-
 def render_pages(
     writer, plan: SitePlan, renderer: Renderer, fingerprints, state, out, check_files=True, progress=None,
     pages_first=False,
@@ -342,27 +340,32 @@ def render_pages(
     left for the next build. Each page's bytes go to `writer` (a SiteWriter: rendering
     hands files over, it never writes its own).
 
-    pages_first (the preview, after an edit): listing pages past the first that exist are
-    kept as they are, marked stale, for the next build. A story published at the top of a
-    listing shifts every later page of it (500 pages at 10,000 stories); the story's own
-    page and the first pages are what the editor looks at."""
+    pages_first (the preview, after an edit): listing pages past the first and the sitemap
+    (_looked_at_later) that exist are kept as they are, marked LEFT, for the next build. A
+    story published at the top of a listing shifts every later page of it (500 pages at
+    10,000 stories); the story's own page and the first pages are what the editor looks at."""
     new_pages: dict[str, tuple] = {}
     to_render: list[int] = []
     kept: list[str] = []
     later = 0
     base = f"{out}/"  # plain strings: pathlib would cost a tenth of a second at 10,000 stories
     last = state.pages
-    for index, (page, fingerprint) in enumerate(zip(plan.pages, fingerprints.pages(plan.pages))):
+
+    def left_for_later(page) -> bool:
+        return page.output in last and _looked_at_later(page)
+
+    page_fingerprints = fingerprints.pages(plan.pages, left_for_later if pages_first else None)
+    for index, (page, fingerprint) in enumerate(zip(plan.pages, page_fingerprints)):
         rel = page.output
         known = last.get(rel)
-        if fingerprint is not None and known and known[0] == fingerprint and (
+        if fingerprint and known and known[0] == fingerprint and (  # None: always rendered; LEFT: changed
             not check_files or file_stamp(base + rel) == known[1]
         ):
             kept.append(rel)
             new_pages[rel] = known
-        elif pages_first and known and _later_listing_page(page):
+        elif pages_first and known and _looked_at_later(page):
             kept.append(rel)
-            new_pages[rel] = (STALE, known[1])
+            new_pages[rel] = (LEFT, known[1])
             later += 1
         else:
             to_render.append(index)
@@ -392,6 +395,11 @@ def render_pages(
     return new_pages, len(to_render), later
 
 
-def _later_listing_page(page) -> bool:
+def _looked_at_later(page) -> bool:
+    """What the editor does not look at right after an edit: the listing pages past the
+    first, and the sitemap (its every URL is read to fingerprint it; at 10,000 stories
+    that is 11,500, and a new story changes it)."""
+    if page.template in (SITEMAP, SITEMAP_INDEX):
+        return True
     pagination = page.context.get("pagination")
     return pagination is not None and pagination.number > 1

@@ -38,9 +38,9 @@ def fresh_build(site: Path, out: Path) -> dict[str, bytes]:
 
 def only_later_listing_pages(report: BuildReport, *also: str) -> bool:
     """What a preview's build after a pages-first one renders: the later pages of the
-    listings (left stale for it) and the named files, nothing else."""
-    pages = [rel for rel in report.write.written if rel.endswith(".html")]
-    return report.rendered == len(pages) and all("page/" in rel or rel in also for rel in pages)
+    listings and the sitemap (left for it) and the named files, nothing else."""
+    pages = [rel for rel in report.write.written if rel.endswith(".html") or rel.startswith("sitemap")]
+    return report.rendered == len(pages) and all("page/" in rel or rel.startswith("sitemap") or rel in also for rel in pages)
 
 
 def story(n: int, title: str | None = None, topics=("AI",), day: int = 1, related: tuple[int, ...] = (), ranks=None) -> str:
@@ -551,8 +551,8 @@ def test_a_pages_first_build_leaves_checking_the_kept_files_to_the_next(tmp_path
 
 def test_the_preview_serves_a_new_story_before_the_listing_pages_it_shifts(tmp_path):
     """A story published at the top shifts every later page of each listing it is in; the
-    preview's first build writes its page and the first pages, the next the rest, and then
-    the site is the one a fresh build makes."""
+    preview's first build writes its page and the first pages, the next the rest and the
+    sitemap, and then the site is the one a fresh build makes."""
     site = small_site(tmp_path)  # 30 stories, 5 a page: home pages 1-6
     builder = Builder(BuildOptions(site), cache=CacheMode.READ)
     builder.build()
@@ -565,10 +565,11 @@ def test_the_preview_serves_a_new_story_before_the_listing_pages_it_shifts(tmp_p
     home = BuiltSite(out)
     assert "Published at the top" in [e["properties"]["name"][0] for e in home.entries("/")]
     assert after_first["page/2/index.html"] == before["page/2/index.html"]  # left for the next build
+    assert after_first["sitemap.xml"] == before["sitemap.xml"]  # and so is the sitemap
     assert after_first["topics/robotics/index.html"] != before["topics/robotics/index.html"]
     second = builder.build(search=SearchMode.PAGES_FIRST)
     assert not builder.pending
-    assert "page/2/index.html" in second.write.written and "page/6/index.html" in second.write.written
+    assert {"page/2/index.html", "page/6/index.html", "sitemap.xml"} <= set(second.write.written)
     assert first.rendered + second.rendered < 2 * fresh_site(site, tmp_path / "fresh")[0].rendered
     assert tree_bytes(out) == fresh_build(site, tmp_path / "fresh")
 
