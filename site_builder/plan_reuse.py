@@ -5,6 +5,8 @@ plan is the same with or without them."""
 
 from __future__ import annotations
 
+from bisect import insort
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -14,7 +16,9 @@ from .models import Article, Topic
 from .pages import Entry, Page, SitePlan
 from .permalinks import permalink, permalink_settings, slug_of
 from .ranking import top_stories, trending
-from .topics import build_topics, group_by_month, group_by_provider, group_by_topic
+from .topics import build_topics, group_by_month, group_by_provider, group_by_topic, month_of, most_used, topics_named
+
+PATCH_LIMIT = 50  # stories that came, went or moved that the last Groups are patched for
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +156,19 @@ def _grouping(article: Article) -> tuple:
 
 
 def plan_groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: list[str], config: SiteConfig, previous: PlanMemo) -> Groups:
+    """The stories grouped: the last plan's Groups when nothing they read changed, the
+    last plan's patched for the stories that came, went or moved (a publish), or made anew."""
     order = tuple(a.source for a in articles)
     settings = (config.timezone, config.trending, config.top_stories)
     old, before = previous.groups, previous.stories
-    if old is not None and old.settings == settings and old.order == order and all(
-        source in before and _grouping(before[source].article) == _grouping(keys[source].article) for source in changed
-    ):
-        return old
+    if old is not None and old.settings == settings:
+        if old.order == order and all(
+            source in before and _grouping(before[source].article) == _grouping(keys[source].article) for source in changed
+        ):
+            return old
+        patched = _patched_groups(old, articles, order, keys, changed, before, config)
+        if patched is not None:
+            return patched
     topics = build_topics(articles)
     # Trending ages are counted from the newest story, not the clock: the same files
     # always build the same site, so a rebuild can skip what did not change.
@@ -168,3 +178,83 @@ def plan_groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed
         group_by_month(articles, config.tz), tuple(a.source for a in hot),
         tuple(a.source for a in top_stories(articles, config.top_stories)),
     )
+
+
+def _patched_groups(
+    old: Groups, articles: Sequence[Article], order: tuple[str, ...], keys: dict[str, StoryKeys], changed: list[str],
+    before: dict[str, StoryKeys], config: SiteConfig,
+) -> Groups | None:
+    """`old` with the stories that came, went or changed a field the groups read taken
+    out of their lists and put in where they now belong: the lists of the groups none of
+    them is in stay the very same objects (related.py's tables follow them). The same
+    Groups as made anew, at the cost of the groups touched. None when too much changed."""
+    positions = dict(zip(order, range(len(order))))
+    touched = old.positions.keys() - positions.keys()  # the stories that went
+    touched.update(s for s in changed if s not in before or _grouping(before[s].article) != _grouping(keys[s].article))
+    if not touched or len(touched) > PATCH_LIMIT or not articles:
+        return None
+    gone = [before[s].article for s in touched if s in before]  # as the old groups have them
+    came = [keys[s].article for s in touched if s in positions]
+
+    def patched(members: list[Article], joining: list[Article]) -> list[Article]:
+        kept = [a for a in members if a.source not in touched]
+        for article in joining:
+            insort(kept, article, key=lambda a: positions[a.source])
+        return kept
+
+    # Topics: a story is listed once per name it gives the topic (as group_by_topic does).
+    topic_lists = {}
+    for key in {name.casefold() for a in (*gone, *came) for name in a.topics}:
+        topic = old.topics.get(key)
+        joining = [a for a in came for name in a.topics if name.casefold() == key]
+        topic_lists[key] = patched(old.by_topic[topic] if topic is not None else [], joining)
+    names = {key: topic.name for key, topic in old.topics.items()}
+    for key, members in topic_lists.items():
+        if members:
+            listed = {a.source: a for a in members}.values()  # each story once, though listed per name
+            names[key] = most_used(Counter(name for a in listed for name in a.topics if name.casefold() == key))
+        else:
+            del names[key]
+    same_topics = names.keys() == old.topics.keys() and all(names[key] == old.topics[key].name for key in topic_lists)
+    topics = old.topics if same_topics else topics_named(names, old.topics)
+    by_topic = {
+        topic: topic_lists[key] if key in topic_lists else old.by_topic[old.topics[key]] for key, topic in topics.items()
+    }
+
+    providers = dict(old.providers)
+    for domain in {a.provider.domain for a in (*gone, *came) if a.provider is not None and a.provider.domain}:
+        joining = [a for a in came if a.provider is not None and a.provider.domain == domain]
+        members = patched(providers[domain][1] if domain in providers else [], joining)
+        if members:
+            providers[domain] = (most_used(Counter(a.provider.name for a in members)), members)
+        else:
+            del providers[domain]
+    if providers.keys() != old.providers.keys():
+        providers = dict(sorted(providers.items()))
+
+    tz, months = config.tz, dict(old.months)
+    for month in {month_of(a, tz) for a in (*gone, *came)}:
+        members = patched(months.get(month, []), [a for a in came if month_of(a, tz) == month])
+        if members:
+            months[month] = members
+        else:
+            del months[month]
+    if months.keys() != old.months.keys():
+        months = dict(sorted(months.items(), reverse=True))
+
+    newest = articles[0].published
+    same_clock = bool(old.order) and before[old.order[0]].article.published == newest  # trending ages count from it
+    hot = _patched_strip(old.trending, touched, came, keys, articles, lambda stories: trending(stories, newest, config.trending), same_clock)
+    best = _patched_strip(old.top_stories, touched, came, keys, articles, lambda stories: top_stories(stories, config.top_stories), True)
+    return Groups(order, positions, old.settings, topics, by_topic, providers, months, hot, best)
+
+
+def _patched_strip(shown: tuple[str, ...], touched: set[str], came: list[Article], keys, articles, rank, still_ranked: bool) -> tuple[str, ...]:
+    """A strip (trending, top stories) by rank(stories). When no story it shows changed
+    and the others are ranked as before (still_ranked), the stories shown plus those
+    that came rank as all of them do: every other story ranks below the ones shown."""
+    if still_ranked and touched.isdisjoint(shown):
+        found = rank([keys[source].article for source in shown] + came)
+    else:
+        found = rank(articles)
+    return tuple(a.source for a in found)

@@ -22,16 +22,30 @@ def build_topics(articles: Iterable[Article]) -> dict[str, Topic]:
     for article in articles:
         for name in article.topics:
             spellings[name.casefold()][name] += 1
+    return topics_named({key: most_used(spellings[key]) for key in spellings})
+
+
+def most_used(names: Counter) -> str:
+    """The most used of the names counted (ties: the alphabetically first)."""
+    return min(names.items(), key=lambda item: (-item[1], item[0]))[0]
+
+
+def topics_named(names: dict[str, str], known: dict[str, Topic] | None = None) -> dict[str, Topic]:
+    """The topics of these keys (case-folded names) and display names, in the order of
+    their keys, with their slugs (see build_topics). known: Topics to take over where
+    one is equal to the one made here."""
     topics: dict[str, Topic] = {}
     taken: set[str] = set()
-    for key in sorted(spellings):
-        name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+    for key in sorted(names):
+        name = names[key]
         base = slugify(name, fallback="topic")
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base}-{n}", n + 1
         taken.add(slug)
-        topics[key] = Topic(name=name, slug=slug, key=key)
+        topic = Topic(name=name, slug=slug, key=key)
+        old = known.get(key) if known else None
+        topics[key] = old if old == topic else topic
     return topics
 
 
@@ -68,16 +82,18 @@ def group_by_provider(articles: Sequence[Article]) -> dict[str, tuple[str, list[
         if article.provider and article.provider.domain:
             names[article.provider.domain][article.provider.name] += 1
             members[article.provider.domain].append(article)
-    return {
-        domain: (min(names[domain].items(), key=lambda item: (-item[1], item[0]))[0], members[domain])
-        for domain in sorted(members)
-    }
+    return {domain: (most_used(names[domain]), members[domain]) for domain in sorted(members)}
 
 
 def group_by_month(articles: Sequence[Article], tz) -> dict[tuple[int, int], list[Article]]:
     """(year, month) in the site's time zone -> articles newest first; newest month first."""
     months: dict[tuple[int, int], list[Article]] = defaultdict(list)
     for article in articles:
-        local = article.published.astimezone(tz)
-        months[(local.year, local.month)].append(article)
+        months[month_of(article, tz)].append(article)
     return dict(sorted(months.items(), reverse=True))
+
+
+def month_of(article: Article, tz) -> tuple[int, int]:
+    """(year, month) of a story's date in the site's time zone."""
+    local = article.published.astimezone(tz)
+    return local.year, local.month

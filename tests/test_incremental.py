@@ -260,6 +260,15 @@ class EditSession(RuleBasedStateMachine):
         path = data.draw(st.sampled_from(self.articles()))
         path.write_text(story(self.number(path), **{**self.as_written(path), "title": title}))
 
+    @precondition(lambda self: self.articles())
+    @rule(data=st.data())
+    def publish_or_withdraw(self, data):
+        """The desk's publish and its undo: a story joins the site at its place, or leaves it."""
+        path = data.draw(st.sampled_from(self.articles()))
+        text = path.read_text()
+        withdrawn = text.replace("\n---\n", "\npublished: false\n---\n", 1)  # the front matter's end
+        path.write_text(text.replace("\npublished: false\n", "\n", 1) if "\npublished: false\n" in text else withdrawn)
+
     @rule(title=TITLES, topics=TOPICS, related=RELATED)
     def add(self, title, topics, related):
         self.next_id += 1
