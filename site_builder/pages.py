@@ -116,16 +116,16 @@ class Page:
     context: dict = field(hash=False)
     sources: tuple[str, ...] = ()  # content files this page shows directly
     lastmod: datetime | None = None  # newest story shown, for the sitemap
-    # File path relative to the output folder: made once, it is read several times per build.
+    # File path relative to the output folder, and whether it is HTML: made once, they are
+    # read several times per build.
     output: str = field(init=False, compare=False, repr=False)
+    is_html: bool = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
         rel = self.path.lstrip("/")
-        object.__setattr__(self, "output", rel + "index.html" if rel.endswith("/") or not rel else rel)
-
-    @property
-    def is_html(self) -> bool:
-        return self.output.endswith(".html")
+        output = rel + "index.html" if rel.endswith("/") or not rel else rel
+        object.__setattr__(self, "output", output)
+        object.__setattr__(self, "is_html", output.endswith(".html"))
 
 
 @dataclass(frozen=True, slots=True)

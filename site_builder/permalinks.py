@@ -3,6 +3,8 @@ numbered listing pages, and clashes settled by date and URL, never by file name.
 
 from __future__ import annotations
 
+import operator
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -38,12 +40,32 @@ def permalink(article: Article, slug: str, config: SiteConfig) -> str:
 def article_paths(keys: dict[str, StoryKeys], config: SiteConfig, taken: set[str]) -> dict[str, str]:
     """Permalink per article source. Clashes get -2, -3... in (date, URL) order, so the
     result depends only on the articles, never on file names or reading order."""
+    bases = dict(zip(keys, map(operator.attrgetter("base_path"), keys.values())))
+    counts = Counter(bases.values())
+    clashing = [story for story in keys.values() if counts[story.base_path] > 1 or story.base_path in taken]
+    if not clashing:
+        return bases
+    # Only the clashing stories need the loop, in their order, unless one of them would
+    # take another story's own path; then every story goes through it.
+    unique = {path for path, count in counts.items() if count == 1} - taken
+    settled = _settle(clashing, config, set(taken).union(unique), unique)
+    if settled is None:
+        return _settle(list(keys.values()), config, set(taken), frozenset())
+    bases.update(settled)
+    return bases
+
+
+def _settle(stories: list[StoryKeys], config: SiteConfig, used: set[str], others: frozenset[str] | set[str]) -> dict[str, str] | None:
+    """Each story's path in (date, URL) order: its own, or the first free -2, -3...
+    None when one would have tried a path in `others` (the caller's reason to go back
+    to settling every story)."""
     paths: dict[str, str] = {}
-    used = set(taken)
-    for story in sorted(keys.values(), key=lambda k: k.order):
+    for story in sorted(stories, key=lambda k: k.order):
         path, n = story.base_path, 2
         while path in used:
             path, n = permalink(story.article, f"{slug_of(story.article)}-{n}", config), n + 1
+            if path in others:
+                return None
         used.add(path)
         paths[story.article.source] = path
     return paths

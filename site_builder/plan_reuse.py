@@ -62,43 +62,61 @@ class PlanMemo:
     entries: dict[str, Entry] = field(default_factory=dict)  # by source
     refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
     linked_from: dict[str, tuple[str, ...]] | None = None  # related URL -> sources linking it (see linked_from_index)
+    story_pages: dict[str, Page] = field(default_factory=dict)  # by source
+    listings: dict[str, Sequence[Article]] = field(default_factory=dict)  # a listing's first path -> its stories
+    taken: tuple[tuple, frozenset[str]] | None = None  # routes._listing_paths
 
 
 class Reuse:
     """The previous plan's objects, taken over where the new plan has an equal one: an
     unchanged page is then the very same object, and the fingerprinter knows it (see
-    Fingerprinter's `previous`). Equality decides, except where the plans are `stable`
-    (see plan_site): there a page that shows no replaced entry is taken without a
-    comparison, as the new one would equal it. The plan is the same either way."""
+    Fingerprinter's `previous`). Equality decides, except where the plan `follows` the
+    last (made with the same settings: plan_site sets it): there a page that shows
+    nothing replaced is taken without a comparison, as the new one would equal it. The
+    plan is the same either way."""
 
     def __init__(self, plan: SitePlan | None):
         self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo
         self._refs = self.memo.refs
-        # The last plan's pages: by path, and those of its entries (the first ones), in order.
-        self.pages = {page.path: page for page in plan.pages} if plan is not None else {}
-        self.article_pages = plan.pages[: len(plan.entries)] if plan is not None else ()
-        self.entries = plan.entries if plan is not None else ()  # the last plan's, newest first
+        self.pages = {page.path: page for page in plan.pages} if plan is not None else {}  # the last plan's, by path
+        self.page_ids = set(map(id, self.pages.values()))  # kept alive by self.pages
         self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
         self.used: dict = {}  # the refs this plan uses, for the next one
-        self.stable = False  # set by plan_site, which says what it means
+        self.made_refs = 0  # refs this plan made that the last plan did not have
+        self.follows = False  # set by plan_site, which says what it means
+        self.same_groups = False  # plan_site took over the last plan's Groups
 
     def ref(self, value):
         """One object per distinct ref (Entry and _most_shared_topic compare them by
         identity): the last plan's, else the first made in this one."""
         ref = self.used.get(value)
         if ref is None:
-            ref = self.used[value] = self._refs.get(value, value)
+            ref = self._refs.get(value)
+            if ref is None:
+                ref = value
+                self.made_refs += 1
+            self.used[value] = ref
         return ref
+
+    @property
+    def refs_kept(self) -> bool:
+        """Every topic and source shows as it did in the last plan (the same ref objects):
+        an unchanged story's Entry is then the last plan's."""
+        return self.follows and not self.made_refs
 
     def page(self, page: Page) -> Page:
         old = self.pages.get(page.path)
         return old if old is not None and (old is page or old == page) else page
 
+    def same_listing(self, first_path: str, members: Sequence[Article]) -> bool:
+        """The listing at first_path lists the very same stories as in the last plan: all
+        groups were taken over (same_groups), or its group was left untouched by a patch
+        (plan_groups)."""
+        return self.follows and (self.same_groups or self.memo.listings.get(first_path) is members)
+
     def listing_page(self, path: str, template: str, replaced: set[Entry]) -> Page | None:
-        """The previous page at `path`, when the plans are `stable` and it lists no
-        replaced entry: the page this plan would make equals it."""
-        if not self.stable:
-            return None
+        """The previous page at `path` of a same_listing, when it lists no replaced entry:
+        the page this plan would make equals it."""
         old = self.pages.get(path)
         if old is None or old.template != template or not replaced.isdisjoint(old.context["entries"]):
             return None
@@ -106,11 +124,11 @@ class Reuse:
 
 
 def linked_from_index(keys: dict[str, StoryKeys], changed: list[str], same: Reuse) -> dict[str, tuple[str, ...]] | None:
-    """Related URL -> the stories linking to it, which only a `stable` plan reads: the
-    last plan's, with the changed stories' links put right (a copy: the last plan's
-    stays as it was), or made whole the first time. None for a plan that is not stable
-    (a one-off build never needs it)."""
-    if not same.stable:
+    """Related URL -> the stories linking to it, which only a plan that `follows` the last
+    reads: the last plan's, with the links of the changed stories and of those that went
+    put right (a copy: the last plan's stays as it was), or made whole the first time.
+    None for a plan that does not follow one (a one-off build never needs it)."""
+    if not same.follows:
         return None
     previous = same.memo
     if previous.linked_from is None:
@@ -120,8 +138,10 @@ def linked_from_index(keys: dict[str, StoryKeys], changed: list[str], same: Reus
                 index.setdefault(url, []).append(story.article.source)
         return {url: tuple(sources) for url, sources in index.items()}
     linked = dict(previous.linked_from)
-    for source in changed:
-        old, new = previous.stories[source].related_urls, keys[source].related_urls
+    gone = previous.stories.keys() - keys.keys()
+    for source in (*changed, *gone):
+        old = previous.stories[source].related_urls if source in previous.stories else ()
+        new = keys[source].related_urls if source in keys else ()
         for url in set(old) - set(new):
             linked[url] = tuple(s for s in linked[url] if s != source)
         for url in set(new) - set(old):

@@ -72,8 +72,11 @@ def plan_site(
     changed; `reuse` (its whole plan, kept in memory by serve) lets pages equal to one it
     had be that same object, whose fingerprint is then already known."""
     same = Reuse(reuse)
+    # Made with the same settings as the last plan: what did not change can be taken over.
+    same.follows = config == same.memo.config
     keys, changed = story_keys(articles, config, same.memo)
     groups = plan_groups(articles, keys, changed, config, same.memo)
+    same.same_groups = groups is same.memo.groups
     topics, by_topic, providers, months = groups.topics, groups.by_topic, groups.providers, groups.months
 
     topic_refs = {key: same.ref(TopicRef(t.name, f"/topics/{t.slug}/")) for key, t in topics.items()}
@@ -94,20 +97,17 @@ def plan_site(
         label = datetime(year, month, 1).strftime("%B %Y")
         listings.append(_Listing(numbered(f"/archive/{year:04d}/{month:02d}/"), "month.html", members, {"title": label}))
 
-    fixed = {"/404.html", "/search/", "/topics/", "/archive/", "/feed.xml", "/feed.json", "/sitemap.xml", "/robots.txt"}
-    taken = fixed | {path for listing in listings for path in listing.paths(config.paginate)}
-    paths = article_paths(keys, config, taken)
+    taken = _listing_paths(listings, config.paginate, same)
+    paths = article_paths(keys, config, taken[1])
 
-    # The same stories in the same groups, with the same settings: a page that lists no
-    # story whose Entry was replaced is the last plan's page.
-    same.stable = groups is same.memo.groups and config == same.memo.config
     entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same, images or {})
-    by_source = {e.article.source: e for e in entries}
+    by_source = dict(zip(groups.order, entries))  # the order of `articles`
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
     linked_from = linked_from_index(keys, changed, same)
     pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, groups, linked_from)
     home = len(pages)  # the home listing comes first
     story_pages = pages[:home]  # in the order of entries, as groups.positions counts them
+    listed = {listing.path_of(1): listing.members for listing in listings}
 
     def cluster(source: str) -> tuple[RelatedLink, ...]:
         return story_pages[groups.positions[source]].context["related"][:CLUSTER]
@@ -130,12 +130,30 @@ def plan_site(
         pages += _sitemap_pages(tuple((p.path, p.lastmod) for p in pages if p.is_html and p.path != "/404.html"))
     pages.append(Page("/robots.txt", "robots.txt", {}))
     _refuse_shared_paths(pages)
-    pages = [same.page(page) for page in pages]
+    # Pages made anew that equal the last plan's are that page (C loops: most are taken over).
+    for n in compress(range(len(pages)), map(operator.not_, map(same.page_ids.__contains__, map(id, pages)))):
+        pages[n] = same.page(pages[n])
 
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
-    memo = PlanMemo(keys, targets, groups, config, by_source, same.used, linked_from)
+    memo = PlanMemo(
+        keys, targets, groups, config, by_source, same.used, linked_from, dict(zip(groups.order, story_pages)), listed, taken
+    )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
+
+
+FIXED_PATHS = frozenset({"/404.html", "/search/", "/topics/", "/archive/", "/feed.xml", "/feed.json", "/sitemap.xml", "/robots.txt"})
+
+
+def _listing_paths(listings: list[_Listing], per_page: int, same: Reuse) -> tuple[tuple, frozenset[str]]:
+    """Every path the listings and the fixed pages take (no story may take one), with
+    what it depends on: each listing's first path and number of pages. The last plan's,
+    when that is the same (a publish adds a page to a listing once in `paginate` times)."""
+    shape = (per_page, tuple((listing.path_of(1), _page_count(len(listing.members), per_page)) for listing in listings))
+    last = same.memo.taken
+    if last is not None and last[0] == shape:
+        return last
+    return shape, FIXED_PATHS.union(path for listing in listings for path in listing.paths(per_page))
 
 
 def _sitemap_pages(urls: tuple[tuple[str, datetime | None], ...]) -> list[Page]:
@@ -158,16 +176,16 @@ def _source_of(article: Article, source_refs: dict[str, SourceRef], bare_refs: d
 
 def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: Reuse, images) -> tuple[tuple[Entry, ...], set[Entry]]:
     """Every story's Entry (the last plan's, for the very same article at the same path
-    with the same refs and image), and the last plan's entries that were replaced. When the plans
-    are `stable`, the refs are the very same objects as before, so they are not looked up."""
+    with the same refs and image), and the last plan's entries that were replaced. When the
+    refs are the very same objects as before (`refs_kept`), they are not looked up."""
     entries, replaced = [], set()
-    known = same.memo.entries
+    known, refs_kept = same.memo.entries, same.refs_kept
     for a in articles:
         path = paths[a.source]
         old = known.get(a.source)
         image = images.get(a.images[0].url) if images and a.images else None
         kept = old is not None and old.article is a and old.path == path and old.image == image
-        if kept and same.stable:
+        if kept and refs_kept:
             entries.append(old)
             continue
         topics, source = tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, bare_refs)
@@ -185,7 +203,7 @@ def _article_pages(
     groups: Groups, linked_from: dict[str, tuple[str, ...]] | None,
 ) -> tuple[list[Page], dict[str, str]]:
     """The story pages, in the order of `entries`, and the permalink of every story by its
-    normalized webUrl. linked_from: see linked_from_index (None unless the plans are `stable`)."""
+    normalized webUrl. linked_from: see linked_from_index (None unless the plan `follows` the last)."""
     targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
     moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
@@ -215,16 +233,17 @@ def _article_pages(
         context["more_topic"] = _most_shared_topic(entry, others)
         return Page(entry.path, ARTICLE, context, (source,), article.published)
 
-    last_pages, last_entries = same.article_pages, same.entries
-    if same.stable:  # the same stories in the same order as the last plan's
-        # The same stories in the same order: the last plan's pages, but where page_of
-        # might decide otherwise (found in C loops over the stories, not Python ones).
-        pages = list(last_pages)
+    if same.follows:
+        # The last plan's page of each story, but where page_of might decide otherwise
+        # (found in C loops over the stories, not Python ones).
+        order = groups.order
+        olds = list(map(same.memo.entries.get, order))
+        pages = list(map(same.memo.story_pages.get, order))
         linking = {source for url in moved for source in linked_from.get(url, ())}
-        changed = _maybe_changed(entries, last_entries, groups.order, more, last_more, replaced_sources)
+        changed = _maybe_changed(entries, olds, order, more, last_more, replaced_sources)
         for n in sorted(changed.union(map(groups.positions.__getitem__, linking))):
             entry = entries[n]
-            pages[n] = page_of(entry, last_pages[n] if last_entries[n] is entry else None)
+            pages[n] = page_of(entry, pages[n] if olds[n] is entry else None)
         return pages, targets
     by_path = same.pages
     pages = []
@@ -234,13 +253,14 @@ def _article_pages(
     return pages, targets
 
 
-def _maybe_changed(entries, last_entries, order, more, last_more, replaced_sources) -> set[int]:
+def _maybe_changed(entries, olds, order, more, last_more, replaced_sources) -> set[int]:
     """Positions of the stories whose page page_of may not take over, but for a related
-    link that moved: a new Entry, or "more on" stories that are not the very same tuple
-    as the last plan's, or that show a replaced story."""
+    link that moved: not the last plan's Entry (olds: the last plan's entry of each story,
+    or None), or "more on" stories that are not the very same tuple as the last plan's,
+    or that show a replaced story."""
     every = range(len(entries))
     shown = list(map(more.__getitem__, order))
-    found = set(compress(every, map(operator.is_not, entries, last_entries)))
+    found = set(compress(every, map(operator.is_not, entries, olds)))
     found.update(compress(every, map(operator.is_not, shown, map(last_more.get, order))))
     if replaced_sources:
         found.update(compress(every, map(operator.not_, map(replaced_sources.isdisjoint, shown))))
@@ -248,14 +268,15 @@ def _maybe_changed(entries, last_entries, order, more, last_more, replaced_sourc
 
 
 def _paginated(listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry], cluster) -> list[Page]:
-    """The listing's pages; when the plans are `stable`, a page of the last plan's that
-    lists no replaced entry (and the same clusters, which follow other stories' moves)
-    is taken over whole. cluster: a story's cluster by its source."""
+    """The listing's pages; when it lists the same stories as in the last plan, a page of
+    the last plan's that lists no replaced entry (and the same clusters, which follow
+    other stories' moves) is taken over whole. cluster: a story's cluster by its source."""
     pages = []
     path_of, members = listing.path_of, listing.members
     total = _page_count(len(members), per_page)
+    unchanged = same.same_listing(path_of(1), members)
     for n in range(1, total + 1):
-        old = same.listing_page(path_of(n), listing.template, replaced)
+        old = same.listing_page(path_of(n), listing.template, replaced) if unchanged else None
         leading = ()
         if listing.leads:
             first = members[: min(LEADING, per_page)] if n == 1 else ()
@@ -355,6 +376,8 @@ def _related_link(story, permalink: str | None) -> RelatedLink:
 
 
 def _refuse_shared_paths(pages: Sequence[Page]) -> None:
+    if len(set(map(operator.attrgetter("output"), pages))) == len(pages):
+        return  # none shared (a C loop): the loop below names the two that are
     owners: dict[str, Page] = {}
     for page in pages:
         if page.output in owners:

@@ -1,0 +1,47 @@
+"""Permalink clashes are settled as if every story went through the loop in (date, URL)
+order, though only the clashing stories do: titles that end in "2" (a path a clash's
+"-2" would take), listing paths, several clashes on one day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from site_builder.config import SiteConfig
+from site_builder.models import Article
+from site_builder.permalinks import permalink, slug_of, article_paths
+from site_builder.plan_reuse import PlanMemo, story_keys
+
+DAY = datetime(2026, 5, 1, 9, tzinfo=timezone.utc)
+CONFIG = SiteConfig()
+
+
+def every_story_through_the_loop(keys, config, taken) -> dict[str, str]:
+    """The rule, spelled out: each story in (date, URL) order takes its path or the first
+    free -2, -3..."""
+    paths, used = {}, set(taken)
+    for story in sorted(keys.values(), key=lambda k: k.order):
+        path, n = story.base_path, 2
+        while path in used:
+            path, n = permalink(story.article, f"{slug_of(story.article)}-{n}", config), n + 1
+        used.add(path)
+        paths[story.article.source] = path
+    return paths
+
+
+story = st.tuples(st.sampled_from(["Launch", "Launch 2", "Launch 2 2", "Launch 3", "Topics", "Page"]), st.integers(0, 2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(stories=st.lists(story, max_size=14), taken=st.sets(st.sampled_from(["/2026/05/01/launch/", "/2026/05/01/launch-2/", "/topics/"])))
+def test_only_the_clashing_stories_are_settled_and_the_paths_are_the_same(stories, taken):
+    articles = [
+        Article(f"content/{n:02d}.md", title, f"https://x.example/{n}", DAY + timedelta(days=day))
+        for n, (title, day) in enumerate(stories)
+    ]
+    keys, _ = story_keys(articles, CONFIG, PlanMemo({}, {}))
+    paths = article_paths(keys, CONFIG, frozenset(taken))
+    assert paths == every_story_through_the_loop(keys, CONFIG, taken)
+    assert len(set(paths.values())) == len(paths) and not set(paths.values()) & taken
