@@ -228,7 +228,7 @@ class Builder:
             )
             new_pages, rendered, _later_pages = render_pages(  # those left stale are `pending` too
                 writer, plan, renderer, fingerprints, state, out, not defer, search.refilling(self._stage("Rendering pages")),
-                pages_first=defer,
+                pages_first=defer, edited=self._edited(model) if defer else None,
             )
             _write_static(writer, plan, statics)
             self.images.write(writer, images, state, new_pages, out)
@@ -271,6 +271,12 @@ class Builder:
             save_last_build(options.site_dir, self.last)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _edited(self, model: Model) -> set[str] | None:
+        """The stories whose files changed since this Builder's last commit."""
+        if self._committed is None:
+            return None
+        return {source for source, _ in model.digests.items() - self._committed.model.digests.items()}
 
     @property
     def plan(self) -> SitePlan | None:

@@ -45,6 +45,11 @@ class Fingerprinter:
         self.known: dict[int, tuple[Page, str | None]] = {}  # id(page) -> (page, fingerprint)
         self._previous = previous[1] if previous is not None and previous[0] == site_wide else {}
 
+    @property
+    def same_site_wide(self) -> bool:
+        """The site-wide part is the last build's: no template, setting or asset changed."""
+        return bool(self._previous)
+
     def memo(self) -> tuple[str, dict]:
         """What the next build's Fingerprinter needs: this build's pages and fingerprints
         (not the older generation this one was handed, which can now be freed)."""

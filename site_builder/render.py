@@ -332,7 +332,7 @@ def _template_location(exc: Exception) -> str:
 
 def render_pages(
     writer, plan: SitePlan, renderer: Renderer, fingerprints, state, out, check_files=True, progress=None,
-    pages_first=False,
+    pages_first=False, edited: set[str] | None = None,
 ) -> tuple[dict[str, tuple], int, int]:
     """Render the pages whose inputs changed (or whose file is not the one we wrote, when
     check_files: 11,500 stat calls at 10,000 stories); keep the rest. Returns
@@ -343,7 +343,10 @@ def render_pages(
     pages_first (the preview, after an edit): listing pages past the first and the sitemap
     (_looked_at_later) that exist are kept as they are, marked LEFT, for the next build. A
     story published at the top of a listing shifts every later page of it (500 pages at
-    10,000 stories); the story's own page and the first pages are what the editor looks at."""
+    10,000 stories); the story's own page and the first pages are what the editor looks at.
+    edited: the stories whose files the edit changed, when only stories changed (not the
+    templates, settings or assets): the pages of other stories are left too (those whose
+    "more on" or related links now show an edited story: a dozen renders for each publish)."""
     new_pages: dict[str, tuple] = {}
     to_render: list[int] = []
     kept: list[str] = []
@@ -351,8 +354,14 @@ def render_pages(
     base = f"{out}/"  # plain strings: pathlib would cost a tenth of a second at 10,000 stories
     last = state.pages
 
+    only_stories = edited is not None and fingerprints.same_site_wide
+
     def left_for_later(page) -> bool:
-        return page.output in last and _looked_at_later(page)
+        if page.output not in last:
+            return False
+        if page.template == ARTICLE:
+            return only_stories and page.sources[0] not in edited
+        return _looked_at_later(page)
 
     page_fingerprints = fingerprints.pages(plan.pages, left_for_later if pages_first else None)
     for index, (page, fingerprint) in enumerate(zip(plan.pages, page_fingerprints)):
@@ -363,7 +372,7 @@ def render_pages(
         ):
             kept.append(rel)
             new_pages[rel] = known
-        elif pages_first and known and _looked_at_later(page):
+        elif pages_first and known and left_for_later(page):
             kept.append(rel)
             new_pages[rel] = (LEFT, known[1])
             later += 1
