@@ -75,9 +75,10 @@ def more_on_with_memo(
     before = previous.tables if usable else None
     patched = patched_tables(before, articles, groups, topics, RARE_WORD_LIMIT) if before is not None else None
     tables, changed = patched if patched is not None else (make_tables(articles, groups, topics, RARE_WORD_LIMIT), None)
-    keys, words, stamps, urls, sources, by_word = tables.keys, tables.words, tables.stamps, tables.urls, tables.sources, tables.by_word
+    features, words, by_word = tables.features, tables.words, tables.by_word
+    members_of, position = tables.members_of, tables.position
 
-    todo: Iterable[int] = tables.slot_of.values()
+    todo: Iterable[str] = tables.order
     found: dict[str, tuple[str, ...]] = {}
     if usable:
         near = _near_changes(previous, tables, before if patched is not None else None, changed)
@@ -90,55 +91,54 @@ def more_on_with_memo(
             else:
                 found = dict(result)
                 for source in changed:
-                    if source not in tables.slot_of:
+                    if source not in features:
                         del found[source]
-    for n in todo:
-        own, own_words, stamp = keys[n], words[n], stamps[n]
-        candidates: set[int] = set()
+    for source in todo:
+        _, own, stamp, _ = features[source]
+        own_words = words[source]
+        candidates: set[str] = set()
         for key in own:
-            members = tables.members_of[key]
-            i = tables.position[key][n]
+            members = members_of[key]
+            i = position[key][source]
             candidates.update(members[max(0, i - MORE_WINDOW): i + MORE_WINDOW + 1])
         candidates.update(_similar_titles(own_words, by_word))
-        candidates.discard(n)
+        candidates.discard(source)
         ranked = []
         for other in candidates:
-            shared = len(own & keys[other])
+            _, keys, when, url = features[other]
+            shared = len(own & keys)
             similarity = title_similarity(own_words, words[other])
             if shared or similarity >= MIN_SIMILARITY:
-                score = -(shared + TITLE_WEIGHT * similarity)
-                ranked.append((score, abs(stamps[other] - stamp), urls[other], sources[other]))
-        found[sources[n]] = tuple(r[-1] for r in heapq.nsmallest(limit, ranked))
-    return found, MoreOnMemo(params, tables.order, tables.features, found, tables)
+                ranked.append((-(shared + TITLE_WEIGHT * similarity), abs(when - stamp), url, other))
+        found[source] = tuple(r[-1] for r in heapq.nsmallest(limit, ranked))
+    return found, MoreOnMemo(params, tables.order, features, found, tables)
 
 
-def _near_changes(previous: MoreOnMemo, tables: Tables, before: Tables | None, changed: set[str] | None) -> set[int] | None:
-    """Slots of the articles whose "more on" may differ from the previous build's: the
-    changed ones; those within MORE_WINDOW of where a changed story was, or now is, in
-    one of its topics (their window held it or holds it; further away, a window only
+def _near_changes(previous: MoreOnMemo, tables: Tables, before: Tables | None, changed: set[str] | None) -> set[str] | None:
+    """The sources of the articles whose "more on" may differ from the previous build's:
+    the changed ones; those within MORE_WINDOW of where a changed story was, or now is,
+    in one of its topics (their window held it or holds it; further away, a window only
     shifts by one position past it and shows the same stories); and every title with a
     word of a changed title that is rare now or was rare before (its candidates, or its
     choice of rarest words, may differ). None: too much changed, compute everything.
     before, changed: the previous build's tables, when `tables` were patched from them,
     and the sources whose feature changed, appeared or disappeared; None: compare them
     all. tests/test_more_on_incremental.py checks this against a fresh computation."""
-    old, features, slot_of = previous.features, tables.features, tables.slot_of
-    members_of, position = tables.members_of, tables.position
+    old, features, members_of, position = previous.features, tables.features, tables.members_of, tables.position
     if changed is None:
         changed = {source for source, feature in features.items() if old.get(source) != feature}
         changed |= old.keys() - features.keys()
     if too_many(len(changed), len(features)):
         return None
-    near = {slot_of[source] for source in changed if source in slot_of}
+    near = set(changed)
     reach = MORE_WINDOW
     # Windows around where the changed stories were, in the topic lists that are not the same.
     if before is not None:
         for source in changed:
-            slot = before.slot_of.get(source)
-            for key in old[source][1] if slot is not None else ():
+            for key in old[source][1] if source in old else ():
                 listed = before.members_of[key]
                 if members_of.get(key) is not listed:
-                    i = before.position[key][slot]
+                    i = before.position[key][source]
                     near.update(listed[max(0, i - reach): i + reach + 1])
     else:
         old_keys = set().union(*(old[source][1] for source in changed if source in old))
@@ -149,18 +149,18 @@ def _near_changes(previous: MoreOnMemo, tables: Tables, before: Tables | None, c
         for listed in old_members.values():
             for i, source in enumerate(listed):
                 if source in changed:
-                    near.update(slot_of[s] for s in listed[max(0, i - reach): i + reach + 1] if s in slot_of)
+                    near.update(listed[max(0, i - reach): i + reach + 1])
     for source in changed:
         if source in features:
             for key in features[source][1]:
-                members, i = members_of[key], position[key][slot_of[source]]
+                members, i = members_of[key], position[key][source]
                 near.update(members[max(0, i - reach): i + reach + 1])
     # A word's count before = now, minus the changed titles that have it now, plus the
     # changed titles that had it before (every other title is the same in both builds).
     delta: Counter = Counter()
     for source in changed:
         if source in features:
-            delta.update(dict.fromkeys(title_words(features[source][0]), -1))
+            delta.update(dict.fromkeys(tables.words[source], -1))
         if source in old:
             delta.update(dict.fromkeys(title_words(old[source][0]), 1))
     all_words = tables.all_words
@@ -168,11 +168,11 @@ def _near_changes(previous: MoreOnMemo, tables: Tables, before: Tables | None, c
         now = all_words.get(word, ())
         if len(now) <= RARE_WORD_LIMIT or len(now) + difference <= RARE_WORD_LIMIT:
             near.update(now)
-    # The slots of removed stories (still in the last build's lists) have nothing to rank.
-    return {n for n in near if tables.sources[n] is not None}
+    # Removed stories (still in the last build's lists) have nothing to rank.
+    return near & features.keys()
 
 
-def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[int]]) -> list[int]:
+def _similar_titles(own_words: frozenset[str], by_word: dict[str, list[str]]) -> list[str]:
     """Articles sharing two of the title's rarest words (or its only one): a near-identical
     title shares its rare words, and one shared word alone is mostly coincidence."""
     rarest = sorted((w for w in own_words if w in by_word), key=lambda w: (len(by_word[w]), w))[:WORDS_LOOKED_UP]

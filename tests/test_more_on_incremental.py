@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from site_builder import related as related_module
+from site_builder import related_tables
 from site_builder.models import Article
 from site_builder.ranking import newest_first
 from site_builder.related import more_on_with_memo
@@ -119,18 +120,23 @@ def test_more_on_from_the_last_builds_memo_equals_a_fresh_computation(tight_limi
         assert incremental == fresh
 
 
-def test_the_memo_recomputes_only_near_an_edit_at_a_realistic_size(monkeypatch):
-    """At default limits and 2,000 stories, one retitled story recomputes a few dozen
-    stories, not all of them; and the result still equals a fresh computation."""
+def _realistic_stories() -> dict[str, Article]:
+    """2,000 stories on a vocabulary of 410 words, one or two of four topics each."""
     rng = random.Random(11)
     vocabulary = [f"w{i}" for i in range(400)] + WORDS
-    stories = {
+    return {
         a.source: a
         for a in (
             _article(n, rng.choices(vocabulary, k=rng.randint(3, 8)), rng.sample(TOPICS, rng.randint(1, 2)), rng.randint(0, 5000))
             for n in range(2000)
         )
     }
+
+
+def test_the_memo_recomputes_only_near_an_edit_at_a_realistic_size(monkeypatch):
+    """At default limits and 2,000 stories, one retitled story recomputes a few dozen
+    stories, not all of them; and the result still equals a fresh computation."""
+    stories = _realistic_stories()
     _, memo = _more_on(list(stories.values()), None)
     seen: list[int] = []
     made: list[int] = []
@@ -144,3 +150,35 @@ def test_the_memo_recomputes_only_near_an_edit_at_a_realistic_size(monkeypatch):
     assert incremental == fresh
     assert 0 < recomputed < 200, recomputed
     assert tables_made == 0  # same stories, order and topic lists: the last tables, patched
+
+
+def _not_again(*args):
+    raise AssertionError("the tables were made anew")
+
+
+def test_publishing_or_removing_a_story_patches_the_tables_at_a_realistic_size(monkeypatch):
+    """A story published as the newest, one back-dated into the middle, then one removed,
+    each from the last build's memo, the untouched topics' lists being the last build's
+    objects: the tables are patched, never made (nor their word index), a few dozen
+    stories are ranked again, and the result equals a fresh computation each time."""
+    stories = _realistic_stories()
+    _, memo = _more_on(list(stories.values()), None)
+    counter = [len(stories)]
+    changes = [
+        ("add", (["quantum", "battery", "w7", "w123"], ["AI", "Cloud"], 0)),
+        ("add", (["rust", "w7", "w300"], ["Security"], 2500)),
+        ("delete", 777),
+    ]
+    original = related_module._similar_titles
+    for change in changes:
+        _apply(stories, change, counter)
+        seen: list[int] = []
+        with monkeypatch.context() as patch:
+            patch.setattr(related_module, "make_tables", _not_again)
+            patch.setattr(related_tables, "word_index", _not_again)
+            patch.setattr(related_module, "_similar_titles", lambda *args: seen.append(1) or original(*args))
+            incremental, memo = _more_on(list(stories.values()), memo)
+        fresh, _ = _more_on(list(stories.values()), None)
+        assert incremental == fresh, change
+        assert set(fresh) == set(stories)
+        assert 0 < len(seen) < 200, (change, len(seen))
