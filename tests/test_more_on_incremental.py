@@ -9,6 +9,7 @@ story past its neighbours.
 
 from __future__ import annotations
 
+import pickle
 import random
 from datetime import datetime, timedelta, timezone
 
@@ -53,7 +54,11 @@ def _more_on(articles: list[Article], previous, lists: str = "kept"):
     only tests the patching harder.) "anew": every list is new, as when the plan groups
     anew. "updated in place": the last build's list objects, their contents replaced, as
     a caller that reuses its lists would pass them; the tables must not trust a list's
-    identity where a story entered, left or moved."""
+    identity where a story entered, left or moved. "saved": the memo as the next process
+    reads it from the cache, without its tables."""
+    if lists == "saved" and previous is not None:
+        previous = pickle.loads(pickle.dumps(previous))
+        assert previous.tables is None
     ordered = newest_first(articles)
     found = build_topics(ordered)
     groups = group_by_topic(ordered, found)
@@ -104,7 +109,7 @@ def tight_limits(monkeypatch):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     initial=st.lists(story, min_size=0, max_size=30),
-    edits=st.lists(st.tuples(st.lists(edit, min_size=1, max_size=3), st.sampled_from(["kept", "anew", "updated in place"])), max_size=6),
+    edits=st.lists(st.tuples(st.lists(edit, min_size=1, max_size=3), st.sampled_from(["kept", "anew", "updated in place", "saved"])), max_size=6),
 )
 def test_more_on_from_the_last_builds_memo_equals_a_fresh_computation(tight_limits, initial, edits):
     counter = [0]
