@@ -9,7 +9,8 @@ and `topics` is the last build's dict when no topic appeared or disappeared.
 
     python bench/more_on_insert.py [--count 9000] [--repeat 7]
 
-Prints, per case, the median time of a fresh computation and of the incremental one
+The third case passes every topic list anew, as a plan that groups all stories again
+does. Prints, per case, the median time of a fresh computation and of the incremental one
 (from the last build's memo), and their ratio.
 """
 
@@ -83,6 +84,7 @@ def main() -> None:
     cases = {
         "insert one": plan([*base, newcomer], before),
         "remove one": plan(base[:1234] + base[1235:], before),
+        "insert one, every topic list new": plan([*base, newcomer], None),
     }
     print(f"{options.count:,} stories, median of {options.repeat}")
     for name, (ordered, groups, topics) in cases.items():

@@ -102,7 +102,8 @@ def patched_tables(
     """The tables make_tables would give, made from `old` (the last build's): the
     articles that are not the very same objects are put in (or taken out), and a
     topic's list is read again unless it is the very same list and no story entered,
-    left or moved in it. Also returns the sources whose feature changed, appeared or
+    left or moved in it (its places are made again only if it names other stories or
+    in another order). Also returns the sources whose feature changed, appeared or
     disappeared. None when too much changed (making the tables anew is then as cheap)
     or the input does not add up."""
     articles = tuple(articles)
@@ -156,7 +157,10 @@ def patched_tables(
     for key, listed in lists.items():
         if listed is old.lists.get(key) and key not in touched:
             members_of[key], position[key] = old.members_of[key], old.position[key]
+            continue
+        members = list(map(_source, listed))
+        if members == old.members_of.get(key):  # a new list of the same stories (a plan that grouped anew)
+            members_of[key], position[key] = old.members_of[key], old.position[key]
         else:
-            members_of[key] = members = list(map(_source, listed))
-            position[key] = dict(zip(members, count()))
+            members_of[key], position[key] = members, dict(zip(members, count()))
     return Tables(articles, order, features, words, lists, members_of, position, all_words, by_word), changed
