@@ -9,6 +9,7 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from enum import Enum
@@ -20,7 +21,7 @@ from .cache import (
     FORMAT, BuildState, Inputs, LastBuild, file_stamp, ignored_note, load_last_build, load_state, make_cache_folder,
     save_last_build, save_state, stamp_written, state_key,
 )
-from .config import CONFIG_FILE, ConfigError, SiteConfig, load_config, read_config_bytes
+from .config import ConfigError, SiteConfig, load_config
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .images import ImageStage
 from .models import Article, Problem
@@ -31,8 +32,9 @@ from .routes import plan_site
 from .search import SearchIndex, shard_count
 from .selection import Selection, select
 from .signing import user_key
-from .inputs import content_folder, scan_article_files, theme_files
-from .theme import collect_static, default_theme_dir, listed_files, template_bytes
+from .inputs import content_folder
+from .scan import Scan, rescan, scan_inputs
+from .theme import collect_static, default_theme_dir, template_bytes
 from .writer import SiteWriter, refuse_dangerous_output
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class Builder:
         self._committed: _Committed | None = None  # what this Builder's last commit was made from
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self.reader = ArticleReader()  # its parse cache is self.state.files
+        self._scan: Scan | None = None  # the last build's listing of its inputs
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
         # images = "local"; the preview sets its `arrived`, and then builds never wait on the network.
         self.images = ImageStage(options.site_dir, writable=cache is not CacheMode.READ_ONLY)
@@ -129,9 +132,8 @@ class Builder:
         config = load_config(site_dir, options.base_url)
         state = self._state(state_key(config.timezone))
         if scan is None:
-            refused = []
-            scan = scan_article_files(content_dir, refused)
-            refused.sort(key=_by_path)
+            listed = scan_inputs(options)
+            scan, refused = listed.articles, list(listed.content_refused)
         files = self.reader.read(content_dir, config, state, scan, self._stage("Reading articles"))
         problems = list(refused or ())
         problems += [p for cached in files for p in cached.result.problems]
@@ -171,32 +173,44 @@ class Builder:
         report.seconds = time.perf_counter() - started
         return report
 
-    def build(self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext(), search: SearchMode = SearchMode.NOW) -> BuildReport:
+    def build(
+        self, publish_with_errors: bool = True, commit_lock=contextlib.nullcontext(), search: SearchMode = SearchMode.NOW,
+        changed: Collection[str] | None = None,
+    ) -> BuildReport:
         """publish_with_errors=False leaves the output untouched when an article is invalid
         (the preview keeps showing the last good site). commit_lock is held only while the
         output changes (the preview's readers wait for that, not for the whole build).
         search: SearchMode.NOW indexes changed search shards in this build. PAGES_FIRST (the preview)
         does too when no input changed since the last build; when one did, its pages are
         served first: the index is left as it is, and the files of unchanged pages
-        unchecked (that they are still the ones written), for the next build (`pending`)."""
-        with _gc_paused():
-            return self._build(publish_with_errors, commit_lock, search)
+        unchecked (that they are still the ones written), for the next build (`pending`).
+        changed (with PAGES_FIRST): the files the preview's watcher saw change since the
+        last build; only they are looked at again (scan.rescan), and a full scan is left
+        for the next build too."""
+        with gc_paused():
+            return self._build(publish_with_errors, commit_lock, search, changed)
 
-    def _build(self, publish_with_errors: bool, commit_lock, search_mode: SearchMode) -> BuildReport:
+    def _build(self, publish_with_errors: bool, commit_lock, search_mode: SearchMode, changed) -> BuildReport:
         started = time.perf_counter()
         options = self.options
-        inputs, scan, refused = scan_inputs(options)
-        unchanged = self._unchanged_since_last_build(inputs)
+        partial = changed is not None and search_mode is SearchMode.PAGES_FIRST and self._scan is not None
+        scan = (partial and rescan(options, self._scan, changed)) or scan_inputs(options)
+        self._scan = scan
+        unchanged = self._unchanged_since_last_build(scan.inputs)
+        if unchanged is not None and scan.partial:  # the watcher's files as they were: look at all
+            scan = self._scan = scan_inputs(options)
+            unchanged = self._unchanged_since_last_build(scan.inputs)
         if unchanged is not None:
             unchanged.seconds = time.perf_counter() - started
             return unchanged
+        inputs = scan.inputs
         last = self._current_model_and_plan(inputs)
         defer = search_mode is SearchMode.PAGES_FIRST and last is None
         if last is not None:
             model, plan = last
             images, image_warnings = self._committed.images
         else:
-            model = self.load_model(scan, refused)
+            model = self.load_model(scan.articles, scan.refused)
             if not publish_with_errors and any(p.severity == "error" for p in model.problems):
                 return BuildReport(
                     articles=len(model.articles), files=model.files, problems=list(model.problems),
@@ -250,7 +264,7 @@ class Builder:
         self._committed = _Committed(
             model, plan, fingerprints.memo(), search.shards, renderer.memo(), (images, image_warnings)
         )
-        self.pending = defer
+        self.pending = defer or scan.partial  # a partial scan: the next build looks at every file
         report = BuildReport(
             articles=len(model.articles),
             files=model.files,
@@ -377,7 +391,7 @@ class _Committed:
 
 
 @contextlib.contextmanager
-def _gc_paused():
+def gc_paused():
     """A build makes millions of objects and no garbage cycles worth chasing: left on, the
     cyclic collector scans the whole model again and again (docs/performance.md, "Garbage
     collector off"). It is back on, as it was, once the build is done."""
@@ -388,34 +402,6 @@ def _gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def scan_inputs(options: BuildOptions) -> tuple[Inputs, list[tuple[str, int, int]], list[Problem]]:
-    """The size and mtime of every file a build reads (articles, templates, static files,
-    site.toml) and the options: if they are unchanged, so is the site. Also returns the
-    article files with their size and mtime, for the parse cache, and the files found
-    there that a build will not read (links leaving the site, pipes: inputs.files_below),
-    as errors; they are inputs too, so one added or removed makes a build."""
-    site = options.site_dir
-    theme = default_theme_dir()
-    refused: list[Problem] = []
-    articles = scan_article_files(site / "content", refused)
-    parts: list = [FORMAT, __version__, options.drafts, options.future, options.base_url, str(options.output), articles]
-    for folder in (site / "templates", site / "static"):
-        parts += [(path, file_stamp(path)) for _, path in theme_files(folder, refused)]
-    for folder in (theme / "templates", theme / "static"):  # the package's own: trusted
-        parts += [(path, file_stamp(path)) for _, path in listed_files(folder)]
-    refused.sort(key=_by_path)  # scandir's order is the file system's
-    parts.append([(problem.path, problem.message) for problem in refused])
-    try:
-        parts.append(read_config_bytes(site / CONFIG_FILE))
-    except OSError:
-        parts.append(None)
-    return Inputs(parts), articles, refused
-
-
-def _by_path(problem: Problem) -> str:
-    return problem.path
 
 
 def load_model(options: BuildOptions) -> Model:

@@ -67,10 +67,10 @@ class Card:
 
 class Desk:
     """The desk of one Preview. state: the server's LiveState (its Condition wakes us after
-    every build); current: Builder.current; rebuild_now: start a build without waiting
-    for the watcher's quiet time."""
+    every build); current: Builder.current; rebuild_now(paths): start a build without
+    waiting for the watcher's quiet time, naming the files the desk wrote."""
 
-    def __init__(self, site_dir: Path, state, current: Callable, rebuild_now: Callable[[], None]):
+    def __init__(self, site_dir: Path, state, current: Callable, rebuild_now: Callable[[list[Path]], None]):
         self.site_dir = site_dir.resolve()
         self.state, self.current, self.rebuild_now = state, current, rebuild_now
         self.token = secrets.token_urlsafe(32)
@@ -162,7 +162,7 @@ class Desk:
         if outcome.written:
             with self._lock:
                 self._awaited.update((source, file_digest(data)) for source, data in outcome.written)
-            self.rebuild_now()
+            self.rebuild_now([self.site_dir / source for source, _ in outcome.written])
         return outcome
 
     def _reply(self, outcome: Outcome) -> dict:

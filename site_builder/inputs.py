@@ -24,15 +24,20 @@ def is_ignored_name(name: str) -> bool:
     )
 
 
-def scan_article_files(content_dir: Path, refused: list[Problem] | None = None) -> list[tuple[str, int, int]]:
+def scan_article_files(
+    content_dir: Path, refused: list[Problem] | None = None, links: list[str] | None = None,
+) -> list[tuple[str, int, int]]:
     """Every article file below content_dir as (path, size, mtime_ns), in a stable order;
     hidden folders skipped. One walk serves both the "did anything change" check and the
     parse cache, as a second walk and stat of every file would add to every build. Article
-    files a build must not read (see files_below) are left out, and added to `refused`."""
+    files a build must not read (see files_below) are left out, and added to `refused`;
+    those listed that are links (to files in the site) are added to `links`."""
     found = []
     for _, entry in files_below(str(content_dir), is_ignored_name, refused=refused, wanted=_is_article_name):
         try:
             info = entry.stat()
+            if links is not None and entry.is_symlink():
+                links.append(entry.path)
         except OSError:
             continue  # deleted while we looked
         found.append((entry.path, info.st_size, info.st_mtime_ns))

@@ -1,6 +1,7 @@
-"""SERVE's gatekeeping: which requests the preview answers, and how long and how many
-connections it keeps, so that a web page elsewhere cannot read the preview (DNS
-rebinding) and no client can pile up threads (half-sent requests, event streams).
+"""SERVE's gatekeeping: which requests the preview answers, which file a request path
+may reach (never one outside the built site), and how long and how many connections it
+keeps, so that a web page elsewhere cannot read the preview (DNS rebinding) and no
+client can pile up threads (half-sent requests, event streams).
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote
 
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)  # an encoded / \ or NUL
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 _PORT = re.compile(r"(:\d{1,5})?")
 
@@ -147,3 +151,37 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass  # already gone
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+def resolve(root: Path, base_path: str, raw_path: str) -> Path | Redirect | None:
+    """The file GitHub Pages would serve for a request path (still percent-encoded), a
+    redirect, or None for 404. Nothing outside `root` is ever returned."""
+    if _ENCODED_SEPARATOR.search(raw_path):
+        return None
+    path = unquote(raw_path)
+    if "\\" in path or "\x00" in path:
+        return None
+    if path in ("/", base_path.rstrip("/")) and path != base_path:
+        return Redirect(base_path)
+    if not path.startswith(base_path):
+        return None
+    parts = path[len(base_path):].split("/")
+    if any(part in (".", "..") for part in parts):
+        return None
+    target = root.joinpath(*[part for part in parts if part])
+    try:  # a name too long for the file system is a 404, like any other missing file
+        if parts[-1] == "":
+            target = target / "index.html"
+        elif target.is_dir():
+            return Redirect(raw_path + "/")
+        elif not target.is_file() and target.with_name(target.name + ".html").is_file():
+            target = target.with_name(target.name + ".html")  # GitHub Pages serves /about from about.html
+        inside = target.resolve().is_relative_to(root.resolve())
+        return target if inside and target.is_file() else None
+    except OSError:
+        return None

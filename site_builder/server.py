@@ -16,6 +16,7 @@ import errno
 import io
 import json
 import mimetypes
+import os
 import re
 import shutil
 import socket
@@ -28,20 +29,19 @@ from html import escape as escape_html
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from .builder import BuildOptions, Builder, CacheMode, SearchMode
+from .builder import BuildOptions, Builder, CacheMode, SearchMode, gc_paused
 from .config import ConfigError, load_config
 from .desk import DESK, Desk, is_desk_path
 from .search import SEARCH_DIR
-from .serve_guard import Connections, DeadlineReader, Limits, allowed_names, host_allowed
+from .serve_guard import Connections, DeadlineReader, Limits, Redirect, allowed_names, host_allowed, resolve
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
 
 DEFAULT_PORT = 8000
 PORT_TRIES = 20  # with no --port given, a busy 8000 moves on to the next free port
 LIVERELOAD = "__livereload"  # under the base path: the event stream; + ".js", ".json"
 KEEPALIVE_SECONDS = 15.0
-_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|00)", re.IGNORECASE)  # an encoded / \ or NUL
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TYPES = {
     ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -307,40 +307,6 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-@dataclass(frozen=True)
-class Redirect:
-    location: str
-
-
-def resolve(root: Path, base_path: str, raw_path: str) -> Path | Redirect | None:
-    """The file GitHub Pages would serve for a request path (still percent-encoded), a
-    redirect, or None for 404. Nothing outside `root` is ever returned."""
-    if _ENCODED_SEPARATOR.search(raw_path):
-        return None
-    path = unquote(raw_path)
-    if "\\" in path or "\x00" in path:
-        return None
-    if path in ("/", base_path.rstrip("/")) and path != base_path:
-        return Redirect(base_path)
-    if not path.startswith(base_path):
-        return None
-    parts = path[len(base_path):].split("/")
-    if any(part in (".", "..") for part in parts):
-        return None
-    target = root.joinpath(*[part for part in parts if part])
-    try:  # a name too long for the file system is a 404, like any other missing file
-        if parts[-1] == "":
-            target = target / "index.html"
-        elif target.is_dir():
-            return Redirect(raw_path + "/")
-        elif not target.is_file() and target.with_name(target.name + ".html").is_file():
-            target = target.with_name(target.name + ".html")  # GitHub Pages serves /about from about.html
-        inside = target.resolve().is_relative_to(root.resolve())
-        return target if inside and target.is_file() else None
-    except OSError:
-        return None
-
-
 def _pages_changed(report) -> bool:
     """Whether a build changed what a page shows (not just the search index)."""
     removed = report.write.removed if report.write else []
@@ -348,6 +314,7 @@ def _pages_changed(report) -> bool:
 
 
 PAGES_FIRST_ROUNDS = 3  # edits served ahead of a pending search index, at most, in a row
+FOLLOW_UP_PAUSE = 0.15  # seconds the browsers reloading after an edit's pages get before the follow-up build takes the CPU
 
 
 class Preview:
@@ -362,7 +329,7 @@ class Preview:
         self.builder = Builder(replace(options, out_dir=self.work / "site"), cache=CacheMode.READ)
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
         # The desk's writes rebuild at once; their file events then cost one no-op build at most.
-        self.desk = Desk(options.site_dir, self.state, self.builder.current, lambda: self.session.debouncer.poke(now=True))
+        self.desk = Desk(options.site_dir, self.state, self.builder.current, self._desk_wrote)
         self.server.desk = self.desk
         # images = "local": builds show an image not yet in the cache from the publisher and
         # do not wait for it; once a background fetch brought it, a rebuild swaps it in.
@@ -395,13 +362,25 @@ class Preview:
             self.stop()
             raise
 
+    def _desk_wrote(self, paths: list[Path]) -> None:
+        self.session.watcher.changes.add(os.path.realpath(path) for path in paths)  # as the watcher names them
+        self.session.debouncer.poke(now=True)
+
     def rebuild(self, verb: str = "Rebuilt") -> BuildOutcome:
         """Rebuild; serve the result and reload browsers if the build is good. Pages come
-        first; a second build right after indexes a changed search shard (it takes
-        longest) and checks the files of the pages not rendered. An edit saved meanwhile
-        gets its pages first too: the index waits, but not for ever (a program writing
-        into content/ without pause)."""
-        outcome = self._build(verb, SearchMode.NOW if self.state.root is None else SearchMode.PAGES_FIRST)
+        first, looking only at the files the watcher saw change; a second build right after
+        looks at every file, renders what the first left, indexes a changed search shard
+        (it takes longest) and checks the files of the pages not rendered. An edit saved
+        meanwhile gets its pages first too: the index waits, but not for ever (a program
+        writing into content/ without pause)."""
+        first = self.state.root is None
+        # The collector stays off until the browsers reloading after the first build have
+        # their pages: it would scan what the build made (tens of ms) before they are served.
+        with gc_paused():
+            changed = None if first else self.session.watcher.changes.take()
+            outcome = self._build(verb, SearchMode.NOW if first else SearchMode.PAGES_FIRST, changed)
+            if outcome.ok and self.builder.pending:
+                time.sleep(FOLLOW_UP_PAUSE)
         rounds = 0
         while outcome.ok and self.builder.pending:
             rounds += 1  # each round indexes, unless yet another edit came first
@@ -409,11 +388,11 @@ class Preview:
         self.last_outcome = outcome
         return outcome
 
-    def _build(self, verb: str, search: str) -> BuildOutcome:
+    def _build(self, verb: str, search: str, changed=None) -> BuildOutcome:
         first = self.state.root is None
         # The first site is built even with invalid articles: better than none. Requests
         # are served from the last build until this one moves its files into place.
-        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search=search)
+        outcome = run_build(self.builder, publish_with_errors=first, commit_lock=self.state.building, search=search, changed=changed)
         report = outcome.report
         pages_changed = first or (report is not None and _pages_changed(report))
         if outcome.ok or (report is not None and first):

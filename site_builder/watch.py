@@ -174,6 +174,34 @@ class Debouncer:
             return False
 
 
+class ChangedFiles:
+    """The paths the watcher saw change since a build last took them: the preview's next
+    build looks at those files alone (scan.rescan), and a full scan follows it."""
+
+    LIMIT = 1000  # paths; past that (a `git checkout`), looking at every file is as quick
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._paths: set[str] | None = set()  # None: a change the paths alone do not describe
+
+    def add(self, paths) -> None:
+        with self._lock:
+            if self._paths is not None:
+                self._paths.update(map(str, paths))
+                if len(self._paths) > self.LIMIT:
+                    self._paths = None
+
+    def unknown(self) -> None:
+        with self._lock:
+            self._paths = None
+
+    def take(self) -> frozenset[str] | None:
+        """The paths seen since the last take(); None when unknown or none (look at all)."""
+        with self._lock:
+            paths, self._paths = self._paths, set()
+        return frozenset(paths) if paths else None
+
+
 class _ChangeHandler(FileSystemEventHandler):
     def __init__(self, watcher: SiteWatcher):
         self.watcher = watcher
@@ -202,6 +230,7 @@ class SiteWatcher:
         self.ignore = tuple(p.resolve() for p in ignore)
         self.observer = PollingObserver(timeout=POLL_SECONDS) if poll else Observer()
         self._handler = _ChangeHandler(self)
+        self.changes = ChangedFiles()  # what the watched files' events named, for whoever builds next
         self._watches: dict[str, tuple[object, int]] = {}  # folder name -> (watch, inode)
         self._lock = threading.Lock()
 
@@ -235,7 +264,9 @@ class SiteWatcher:
         return rel.parts[0] in SOURCE_DIRS and not any(is_ignored_name(part) for part in rel.parts)
 
     def changed(self, paths: list[Path]) -> None:
+        self.changes.add(paths)
         if any(path.parent == self.site_dir and path.name in SOURCE_DIRS for path in paths):
+            self.changes.unknown()  # a whole source folder came, went or was replaced
             try:
                 self._refresh_source_watches()
             except OSError as exc:
