@@ -125,6 +125,8 @@ def _convert(text: str) -> str:
             return converter.convert(text)
     finally:
         converter.reset()
+        with _idle_lock:
+            _idle.append(converter)
 
 
 # Off the main thread (the preview's rebuilds) a body longer than this is converted in a
@@ -160,16 +162,18 @@ def _convert_and_send(text: str, send) -> None:
     send.send(markdown.markdown(text, **MARKDOWN_OPTIONS))
 
 
-_converters = threading.local()
+_idle: list[markdown.Markdown] = []  # converters no thread is using
+_idle_lock = threading.Lock()
 
 
 def _converter() -> markdown.Markdown:
-    """One Markdown instance per thread, reset between bodies: setting one up costs about
-    as much as converting a typical body."""
-    converter = getattr(_converters, "markdown", None)
-    if converter is None:
-        converter = _converters.markdown = markdown.Markdown(**MARKDOWN_OPTIONS)
-    return converter
+    """A Markdown instance no other thread is using, reset between bodies: setting one up
+    costs about as much as converting a typical body (and more in a thread of its own:
+    the preview answers each request, the desk's edits among them, in a new thread)."""
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    return markdown.Markdown(**MARKDOWN_OPTIONS)
 
 
 def rebase_links(html: str, base_path: str) -> str:

@@ -340,8 +340,8 @@ def render_pages(
     left for the next build. Each page's bytes go to `writer` (a SiteWriter: rendering
     hands files over, it never writes its own).
 
-    pages_first (the preview, after an edit): listing pages past the first and the sitemap
-    (_looked_at_later) that exist are kept as they are, marked LEFT, for the next build. A
+    pages_first (the preview, after an edit): listing pages past the first, feeds and the
+    sitemap (_looked_at_later) that exist are kept as they are, marked LEFT, for the next build. A
     story published at the top of a listing shifts every later page of it (500 pages at
     10,000 stories); the story's own page and the first pages are what the editor looks at.
     edited: the stories whose files the edit changed, when only stories changed (not the
@@ -406,9 +406,9 @@ def render_pages(
 
 def _looked_at_later(page) -> bool:
     """What the editor does not look at right after an edit: the listing pages past the
-    first, and the sitemap (its every URL is read to fingerprint it; at 10,000 stories
-    that is 11,500, and a new story changes it)."""
-    if page.template in (SITEMAP, SITEMAP_INDEX):
+    first, the feeds (feed readers poll them) and the sitemap (its every URL is read to
+    fingerprint it; at 10,000 stories that is 11,500, and a new story changes it)."""
+    if page.template in (SITEMAP, SITEMAP_INDEX, ATOM, JSON_FEED):
         return True
     pagination = page.context.get("pagination")
     return pagination is not None and pagination.number > 1

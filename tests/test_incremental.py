@@ -42,11 +42,11 @@ STORY_PAGE = re.compile(r"\d{4}/\d\d/\d\d/[^/]+/index\.html")  # the default per
 
 def only_later_listing_pages(report: BuildReport, *also: str) -> bool:
     """What a preview's build after a pages-first one renders: the later pages of the
-    listings, the sitemap and the pages of stories not edited (left for it) and the named
-    files, nothing else."""
-    pages = [rel for rel in report.write.written if rel.endswith(".html") or rel.startswith("sitemap")]
+    listings, the feeds, the sitemap and the pages of stories not edited (left for it) and
+    the named files, nothing else."""
+    pages = [rel for rel in report.write.written if rel.endswith((".html", ".xml", "feed.json"))]
     return report.rendered == len(pages) and all(
-        "page/" in rel or rel.startswith("sitemap") or STORY_PAGE.fullmatch(rel) or rel in also for rel in pages
+        "page/" in rel or rel.endswith((".xml", ".json")) or STORY_PAGE.fullmatch(rel) or rel in also for rel in pages
     )
 
 
@@ -582,14 +582,15 @@ def test_the_preview_serves_a_new_story_before_the_listing_pages_it_shifts(tmp_p
     home = BuiltSite(out)
     assert "Story number 99" == home.entries("/")[0]["properties"]["name"][0]
     assert after_first["page/2/index.html"] == before["page/2/index.html"]  # left for the next build
-    assert after_first["sitemap.xml"] == before["sitemap.xml"]  # and so is the sitemap
+    assert after_first["sitemap.xml"] == before["sitemap.xml"]  # and so are the sitemap
+    assert after_first["feed.xml"] == before["feed.xml"]  # and the feeds
     # Of the story pages, only the new story's: the others whose "more on" now shows it follow.
     story_pages = [rel for rel in first.write.written if STORY_PAGE.fullmatch(rel)]
     assert story_pages == ["2024/05/29/story-number-99/index.html"]
     assert after_first["topics/ai/index.html"] != before["topics/ai/index.html"]
     second = builder.build(search=SearchMode.PAGES_FIRST)
     assert not builder.pending
-    assert {"page/2/index.html", "page/6/index.html", "sitemap.xml"} <= set(second.write.written)
+    assert {"page/2/index.html", "page/6/index.html", "sitemap.xml", "feed.xml", "feed.json"} <= set(second.write.written)
     shown_later = [rel for rel in second.write.written if STORY_PAGE.fullmatch(rel)]
     assert shown_later and all("Story number 99" in (out / rel).read_text() for rel in shown_later)
     assert first.rendered + second.rendered < 2 * fresh_site(site, tmp_path / "fresh")[0].rendered
