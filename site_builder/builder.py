@@ -232,7 +232,9 @@ class Builder:
         # this Builder's own last commit, remembered in memory, is known to be current.
         # The saved record speaks only for an output from before manifests (SiteWriter).
         recorded = self.last.outputs if self.last is not None and self.last.output_dir == str(out) else None
-        writer = SiteWriter(out, recorded if self._last_is_ours else None, recorded or frozenset())
+        # The preview (CacheMode.READ) builds into a temporary folder of its own: no need to force its journal to disk.
+        durable = self.cache is not CacheMode.READ
+        writer = SiteWriter(out, recorded if self._last_is_ours else None, recorded or frozenset(), durable)
         search = None
         try:
             scratch = writer.staging / SCRATCH  # never committed: the writer moves named files only

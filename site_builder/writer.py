@@ -81,13 +81,19 @@ class SiteWriter:
     """Stage files with `add` (or `keep_all` unchanged ones), then `commit()`; `abort()`
     discards the staged files and leaves the output as it was."""
 
-    def __init__(self, out_dir: Path, existing: AbstractSet[str] | None = None, previous: AbstractSet[str] = frozenset()):
+    def __init__(
+        self, out_dir: Path, existing: AbstractSet[str] | None = None, previous: AbstractSet[str] = frozenset(),
+        durable: bool = True,
+    ):
         """existing: the output's files, when the caller knows them (it made them, in this
         process, in its last commit), which saves listing it; else the output is listed
         and refused (OutputRefused) if it holds a file no build wrote there.
         previous: the files the last build recorded writing into out_dir (the cache's
-        record), which is asked only about a folder that has no manifest, see _refuse_foreign."""
+        record), which is asked only about a folder that has no manifest, see _refuse_foreign.
+        durable=False: the journal is not forced to disk (the preview's output, a temporary
+        folder no other process builds into: a crash there loses nothing)."""
         self.out_dir = out_dir
+        self.durable = durable
         self.staging = out_dir.with_name(out_dir.name + STAGING_SUFFIX)
         self.result = WriteResult()
         self.produced: set[str] = set()
@@ -194,7 +200,7 @@ class SiteWriter:
             return self.result
         if self.result.changed or manifest:
             journal = {"written": self.result.written, "removed": self.result.removed, "manifest": manifest}
-            _write_atomically(self.staging / JOURNAL, json.dumps(journal).encode())
+            _write_atomically(self.staging / JOURNAL, json.dumps(journal).encode(), self.durable)
             _apply(self.out_dir, self.staging, journal)
         shutil.rmtree(self.staging, ignore_errors=True)
         return self.result
@@ -387,12 +393,13 @@ def _same_files(old: Path, new: Path) -> bool:
         return False
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: bytes, durable: bool = True) -> None:
     temp = path.with_name(path.name + ".tmp")
     with open(temp, "wb") as handle:
         handle.write(data)
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())
     os.replace(temp, path)
 
 

@@ -259,3 +259,24 @@ def test_damaged_records_in_the_output_are_errors_not_tracebacks(tmp_path, run, 
         assert set(json.loads((out / MANIFEST).read_text())["files"]) == listed(out)
     else:
         assert result.code == 2 and "cannot be read" in result.err
+
+
+def test_a_commit_forces_its_journal_to_disk_except_in_the_previews_own_folder(tmp_path, monkeypatch):
+    """The journal that finishes a commit cut short is fsynced, so a crash of `build` leaves
+    a journal the next build can trust; the preview builds into a temporary folder of its
+    own, which no other process builds into, and skips that wait."""
+    from site_builder import writer as writer_module
+    from site_builder.builder import BuildOptions, Builder, CacheMode
+
+    synced = []
+    real_fsync = writer_module.os.fsync
+    monkeypatch.setattr(writer_module.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    site = small_site(tmp_path)
+    for cache, out in ((CacheMode.READ_WRITE, site / "_site"), (CacheMode.READ, tmp_path / "preview")):
+        builder = Builder(BuildOptions(site, out), cache=cache)
+        builder.build()
+        (site / "content/a1.md").write_text(article("A new story", "https://example.com/new", "2024-05-09T10:00:00Z"))
+        synced.clear()
+        builder.build()
+        assert bool(synced) == (cache is CacheMode.READ_WRITE)
+        (site / "content/a1.md").unlink()
