@@ -278,19 +278,22 @@ class SearchIndex:
             folder = shard_folder(n)
             members = (site_wide, tuple(entries))
             known = known_shards.get(folder) if known_shards else None
-            if known is not None and known[0] == members:  # mostly an identity check, in C
-                fingerprint = known[1]
-            else:
+            fingerprint = known[1] if known is not None and known[0] == members else None  # mostly an identity check, in C
+            previous = state.search.get(folder)
+            if previous and defer:
+                # Kept as it is, current or not, without a look at its files (9,000 at
+                # 10,000 stories) or a fingerprint of a changed shard: the later build
+                # that `pending` calls for makes it and checks them.
+                self._keep(folder, previous)
+                if fingerprint is not None:
+                    self.shards[folder] = (members, fingerprint)
+                continue
+            if fingerprint is None:
                 fingerprint = site_wide_fingerprint(
                     *site_wide, [(record_inputs(e), digests[e.article.source]) for e in entries]
                 )
             self.shards[folder] = (members, fingerprint)
-            previous = state.search.get(folder)
-            if previous and defer:
-                # Kept as it is, current or not, without a look at its files (9,000 at
-                # 10,000 stories): the later build that `pending` calls for checks them.
-                self._keep(folder, previous)
-            elif previous and previous[0] == fingerprint:
+            if previous and previous[0] == fingerprint:
                 current.append((folder, fingerprint, entries, previous))
             elif not defer:
                 self.todo.append((folder, fingerprint, entries, bool(previous)))
