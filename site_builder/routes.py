@@ -117,7 +117,8 @@ def plan_site(
     spans = []  # each listing's first path, stories, and place in `pages`
     for listing in listings:
         start = len(pages)
-        pages += _paginated(listing, by_source, config.paginate, same, replaced, cluster)
+        home_entries = entries if listing.members is articles else None  # the home listing shows every entry
+        pages += _paginated(listing, by_source, config.paginate, same, replaced, cluster, home_entries)
         spans.append((listing.path_of(1), listing.members, start, len(pages)))
     newest = articles[0].published if articles else None
     pages[home] = _with_strips(pages[home], groups, by_source)
@@ -306,14 +307,16 @@ def _maybe_changed(renewed: set[int], order, more, last_more, replaced_sources) 
     return found
 
 
-def _paginated(listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry], cluster) -> list[Page]:
+def _paginated(
+    listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry], cluster, listed: tuple[Entry, ...] | None,
+) -> list[Page]:
     """The listing's pages; when it lists the same stories as in the last plan, a page of
     the last plan's that lists no replaced entry (and the same clusters, which follow
-    other stories' moves) is taken over whole. cluster: a story's cluster by its source."""
+    other stories' moves) is taken over whole. cluster: a story's cluster by its source;
+    listed: the entries of its stories, if at hand."""
     path_of, members = listing.path_of, listing.members
     total = _page_count(len(members), per_page)
     olds = same.listing_pages(path_of(1), listing.template, members)
-    listed: tuple[Entry, ...] | None = None
 
     def leading_of(n: int) -> tuple[Lead, ...]:
         first = members[: min(LEADING, per_page)] if listing.leads and n == 1 else ()
