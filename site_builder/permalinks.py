@@ -6,6 +6,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from collections.abc import Callable
+from itertools import compress, repeat
 from typing import TYPE_CHECKING
 
 from .config import SiteConfig
@@ -42,12 +43,15 @@ def article_paths(keys: dict[str, StoryKeys], config: SiteConfig, taken: set[str
     result depends only on the articles, never on file names or reading order."""
     bases = dict(zip(keys, map(operator.attrgetter("base_path"), keys.values())))
     counts = Counter(bases.values())
-    clashing = [story for story in keys.values() if counts[story.base_path] > 1 or story.base_path in taken]
-    if not clashing:
+    if len(counts) == len(bases) and taken.isdisjoint(counts):
         return bases
+    # C loops: the paths more than one story wants, and the stories that want one of them.
+    shared = set(compress(counts, map(operator.lt, repeat(1), counts.values())))
+    clash = shared.union(taken.intersection(counts))
+    clashing = list(compress(keys.values(), map(clash.__contains__, bases.values())))
     # Only the clashing stories need the loop, in their order, unless one of them would
     # take another story's own path; then every story goes through it.
-    unique = {path for path, count in counts.items() if count == 1} - taken
+    unique = counts.keys() - shared - taken
     settled = _settle(clashing, config, set(taken).union(unique), unique)
     if settled is None:
         return _settle(list(keys.values()), config, set(taken), frozenset())

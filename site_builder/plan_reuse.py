@@ -5,10 +5,12 @@ plan is the same with or without them."""
 
 from __future__ import annotations
 
+import operator
 from bisect import insort
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 from .config import SiteConfig
 from .identity import normalize_url
@@ -63,8 +65,15 @@ class PlanMemo:
     refs: dict = field(default_factory=dict)  # the TopicRefs and SourceRefs the plan made
     linked_from: dict[str, tuple[str, ...]] | None = None  # related URL -> sources linking it (see linked_from_index)
     story_pages: dict[str, Page] = field(default_factory=dict)  # by source
-    listings: dict[str, Sequence[Article]] = field(default_factory=dict)  # a listing's first path -> its stories
+    # A listing's first path -> its stories and its pages (as the plan has them).
+    listings: dict[str, tuple[Sequence[Article], tuple[Page, ...]]] = field(default_factory=dict)
     taken: tuple[tuple, frozenset[str]] | None = None  # routes._listing_paths
+    images: Mapping | None = None  # the lead images the entries show (plan_site's `images`)
+    nameless: Counter | None = None  # see nameless_providers
+
+
+_NO_KEYS = StoryKeys(None, "", (), "", ())  # a story the last plan did not have: its article is no article
+_SOURCE, _ARTICLE, _PATH = operator.attrgetter("source"), operator.attrgetter("article"), operator.attrgetter("path")
 
 
 class Reuse:
@@ -78,7 +87,8 @@ class Reuse:
     def __init__(self, plan: SitePlan | None):
         self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo
         self._refs = self.memo.refs
-        self.pages = {page.path: page for page in plan.pages} if plan is not None else {}  # the last plan's, by path
+        pages = plan.pages if plan is not None else ()
+        self.pages = dict(zip(map(_PATH, pages), pages))  # the last plan's, by path
         self.page_ids = set(map(id, self.pages.values()))  # kept alive by self.pages
         self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
         self.used: dict = {}  # the refs this plan uses, for the next one
@@ -108,19 +118,16 @@ class Reuse:
         old = self.pages.get(page.path)
         return old if old is not None and (old is page or old == page) else page
 
-    def same_listing(self, first_path: str, members: Sequence[Article]) -> bool:
-        """The listing at first_path lists the very same stories as in the last plan: all
-        groups were taken over (same_groups), or its group was left untouched by a patch
-        (plan_groups)."""
-        return self.follows and (self.same_groups or self.memo.listings.get(first_path) is members)
-
-    def listing_page(self, path: str, template: str, replaced: set[Entry]) -> Page | None:
-        """The previous page at `path` of a same_listing, when it lists no replaced entry:
-        the page this plan would make equals it."""
-        old = self.pages.get(path)
-        if old is None or old.template != template or not replaced.isdisjoint(old.context["entries"]):
+    def listing_pages(self, first_path: str, template: str, members: Sequence[Article]) -> tuple[Page, ...] | None:
+        """The last plan's pages of the listing at first_path when it lists the very same
+        stories: all groups were taken over (same_groups), or its group was left untouched
+        by a patch (plan_groups). None otherwise."""
+        if not self.follows:
             return None
-        return old
+        last_members, pages = self.memo.listings.get(first_path, (None, ()))
+        if not pages or pages[0].template != template or not (self.same_groups or last_members is members):
+            return None
+        return pages
 
 
 def linked_from_index(keys: dict[str, StoryKeys], changed: list[str], same: Reuse) -> dict[str, tuple[str, ...]] | None:
@@ -138,8 +145,7 @@ def linked_from_index(keys: dict[str, StoryKeys], changed: list[str], same: Reus
                 index.setdefault(url, []).append(story.article.source)
         return {url: tuple(sources) for url, sources in index.items()}
     linked = dict(previous.linked_from)
-    gone = previous.stories.keys() - keys.keys()
-    for source in (*changed, *gone):
+    for source in (*changed, *gone_sources(previous.stories, keys, changed)):
         old = previous.stories[source].related_urls if source in previous.stories else ()
         new = keys[source].related_urls if source in keys else ()
         for url in set(old) - set(new):
@@ -149,24 +155,59 @@ def linked_from_index(keys: dict[str, StoryKeys], changed: list[str], same: Reus
     return linked
 
 
-def story_keys(articles: Sequence[Article], config: SiteConfig, previous: PlanMemo) -> tuple[dict[str, StoryKeys], list[str]]:
+def gone_sources(before: Mapping[str, object], now: Mapping[str, object], changed: list[str]) -> set[str]:
+    """The sources in `before` that are not in `now`, which holds those of `before` that
+    stayed and the `changed` ones: when it holds as many as stayed and came, none went,
+    and no set of every source is made."""
+    came = sum(source not in before for source in changed)
+    return set() if len(before) + came == len(now) else before.keys() - now.keys()
+
+
+def nameless_providers(keys: dict[str, StoryKeys], changed: list[str], previous: PlanMemo) -> Counter:
+    """Name -> how many stories give it as their provider's, for the providers without a
+    domain: the last plan's counts put right for the changed stories and those that went,
+    or counted whole the first time."""
+    if previous.nameless is None:
+        counts = Counter(_nameless(story.article) for story in keys.values())
+    else:
+        counts = previous.nameless.copy()
+        for source in (*changed, *gone_sources(previous.stories, keys, changed)):
+            if source in previous.stories:
+                counts[_nameless(previous.stories[source].article)] -= 1
+            if source in keys:
+                counts[_nameless(keys[source].article)] += 1
+        counts = +counts  # the names no story gives any more go
+    del counts[None]  # the stories whose provider has a domain, or that have none
+    return counts
+
+
+def _nameless(article: Article) -> str | None:
+    provider = article.provider
+    return provider.name if provider is not None and not provider.domain else None
+
+
+def story_keys(
+    articles: Sequence[Article], config: SiteConfig, previous: PlanMemo, order: Sequence[str] | None = None
+) -> tuple[dict[str, StoryKeys], list[str]]:
     """Each article's StoryKeys: the last plan's where it is the very same article. Also
-    returns the sources whose keys were made anew."""
+    returns the sources whose keys were made anew. order: the sources of `articles`, if at hand."""
     same_links = previous.config is not None and permalink_settings(previous.config) == permalink_settings(config)
     known = previous.stories if same_links else {}
-    keys, changed = {}, []
-    for article in articles:
-        story = known.get(article.source)
-        if story is None or story.article is not article:
-            story = StoryKeys(
-                article,
-                normalize_url(article.web_url),
-                (article.published.timestamp(), article.web_url, article.source),
-                permalink(article, slug_of(article), config),
-                tuple(normalize_url(r.url) for r in article.related),
-            )
-            changed.append(article.source)
-        keys[article.source] = story
+    sources = list(map(_SOURCE, articles)) if order is None else order
+    # The last plan's keys of each story (C loops); made anew where not the very same article.
+    olds = list(map(known.get, sources, repeat(_NO_KEYS)))
+    keys = dict(zip(sources, olds))
+    changed = []
+    for n in compress(range(len(sources)), map(operator.is_not, map(_ARTICLE, olds), articles)):
+        article = articles[n]
+        keys[article.source] = StoryKeys(
+            article,
+            normalize_url(article.web_url),
+            (article.published.timestamp(), article.web_url, article.source),
+            permalink(article, slug_of(article), config),
+            tuple(normalize_url(r.url) for r in article.related),
+        )
+        changed.append(article.source)
     return keys, changed
 
 
@@ -175,10 +216,14 @@ def _grouping(article: Article) -> tuple:
     return article.published, article.web_url, article.topics, article.provider, article.heat, article.quality
 
 
-def plan_groups(articles: Sequence[Article], keys: dict[str, StoryKeys], changed: list[str], config: SiteConfig, previous: PlanMemo) -> Groups:
+def plan_groups(
+    articles: Sequence[Article], keys: dict[str, StoryKeys], changed: list[str], config: SiteConfig, previous: PlanMemo,
+    order: tuple[str, ...] | None = None,
+) -> Groups:
     """The stories grouped: the last plan's Groups when nothing they read changed, the
-    last plan's patched for the stories that came, went or moved (a publish), or made anew."""
-    order = tuple(a.source for a in articles)
+    last plan's patched for the stories that came, went or moved (a publish), or made anew.
+    order: the sources of `articles`, if at hand."""
+    order = tuple(map(_SOURCE, articles)) if order is None else order
     settings = (config.timezone, config.trending, config.top_stories)
     old, before = previous.groups, previous.stories
     if old is not None and old.settings == settings:
@@ -209,7 +254,7 @@ def _patched_groups(
     them is in stay the very same objects (related.py's tables follow them). The same
     Groups as made anew, at the cost of the groups touched. None when too much changed."""
     positions = dict(zip(order, range(len(order))))
-    touched = old.positions.keys() - positions.keys()  # the stories that went
+    touched = gone_sources(old.positions, positions, changed)  # the stories that went
     touched.update(s for s in changed if s not in before or _grouping(before[s].article) != _grouping(keys[s].article))
     if not touched or len(touched) > PATCH_LIMIT or not articles:
         return None

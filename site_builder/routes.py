@@ -10,7 +10,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import compress
+from itertools import compress, repeat
 
 from .config import SiteConfig
 from .models import Article
@@ -19,7 +19,9 @@ from .pages import (
     SitePlan, SourceRef, TopicRef, UrlList,
 )
 from .permalinks import article_paths, home_path, numbered
-from .plan_reuse import Groups, PlanMemo, Reuse, StoryKeys, linked_from_index, plan_groups, story_keys
+from .plan_reuse import (
+    Groups, PlanMemo, Reuse, StoryKeys, gone_sources, linked_from_index, nameless_providers, plan_groups, story_keys,
+)
 from .related import MoreOnMemo, more_on_with_memo
 from .topics import Pagination
 
@@ -74,8 +76,9 @@ def plan_site(
     same = Reuse(reuse)
     # Made with the same settings as the last plan: what did not change can be taken over.
     same.follows = config == same.memo.config
-    keys, changed = story_keys(articles, config, same.memo)
-    groups = plan_groups(articles, keys, changed, config, same.memo)
+    order = tuple(map(_SOURCE, articles))
+    keys, changed = story_keys(articles, config, same.memo, order)
+    groups = plan_groups(articles, keys, changed, config, same.memo, order)
     same.same_groups = groups is same.memo.groups
     topics, by_topic, providers, months = groups.topics, groups.by_topic, groups.providers, groups.months
 
@@ -83,7 +86,7 @@ def plan_site(
     source_refs = {domain: same.ref(SourceRef(name, domain, f"/sources/{domain}/")) for domain, (name, _) in providers.items()}
     # A provider without a domain has no page: its ref is made here too, once per plan, so
     # that every ref reaches the next plan even when _entries keeps an entry unlooked-at.
-    nameless = {a.provider.name for a in articles if a.provider is not None and not a.provider.domain}
+    nameless = nameless_providers(keys, changed, same.memo)
     bare_refs = {name: same.ref(SourceRef(name, "", None)) for name in sorted(nameless)}
 
     listings = [_Listing(home_path, "index.html", articles, {"title": "", "trending": (), "top_stories": ()}, True)]
@@ -100,20 +103,23 @@ def plan_site(
     taken = _listing_paths(listings, config.paginate, same)
     paths = article_paths(keys, config, taken[1])
 
-    entries, replaced = _entries(articles, paths, topic_refs, source_refs, bare_refs, same, images or {})
+    entries, replaced, renewed = _entries(articles, groups.order, paths, topic_refs, source_refs, bare_refs, same, images or {})
     by_source = dict(zip(groups.order, entries))  # the order of `articles`
     more, more_memo = more_on_with_memo(articles, by_topic, topics, previous)
     linked_from = linked_from_index(keys, changed, same)
-    pages, targets = _article_pages(entries, by_source, keys, more, paths, same, replaced, groups, linked_from)
+    pages, targets = _article_pages(entries, renewed, by_source, keys, changed, more, paths, same, replaced, groups, linked_from)
     home = len(pages)  # the home listing comes first
     story_pages = pages[:home]  # in the order of entries, as groups.positions counts them
-    listed = {listing.path_of(1): listing.members for listing in listings}
 
     def cluster(source: str) -> tuple[RelatedLink, ...]:
         return story_pages[groups.positions[source]].context["related"][:CLUSTER]
 
+    spans = []  # each listing's first path, stories, and place in `pages`
     for listing in listings:
-        pages += _paginated(listing, by_source, config.paginate, same, replaced, cluster)
+        start = len(pages)
+        home_entries = entries if listing.members is articles else None  # the home listing shows every entry
+        pages += _paginated(listing, by_source, config.paginate, same, replaced, cluster, home_entries)
+        spans.append((listing.path_of(1), listing.members, start, len(pages)))
     newest = articles[0].published if articles else None
     pages[home] = _with_strips(pages[home], groups, by_source)
 
@@ -124,24 +130,34 @@ def plan_site(
     pages.append(Page("/archive/", "archive.html", {"title": "Archive", "months": _month_index(months)}, lastmod=newest))
     if config.search:
         pages.append(Page("/search/", "search.html", {"title": "Search"}, lastmod=newest))  # its index changes with the stories
+    # The sitemap lists every HTML page so far: the 404 page and the feeds that follow are not listed.
+    urls = tuple(map(_PATH_AND_LASTMOD, compress(pages, map(_IS_HTML, pages)))) if config.base_url else ()
     pages.append(Page("/404.html", "404.html", {"title": "Page not found"}))
     pages += _feed_pages(entries, topics, by_topic, topic_refs, by_source, config)
     if config.base_url:  # a sitemap must list absolute URLs; without base_url there is none
-        pages += _sitemap_pages(tuple((p.path, p.lastmod) for p in pages if p.is_html and p.path != "/404.html"))
+        pages += _sitemap_pages(urls)
     pages.append(Page("/robots.txt", "robots.txt", {}))
     _refuse_shared_paths(pages)
     # Pages made anew that equal the last plan's are that page (C loops: most are taken over).
     for n in compress(range(len(pages)), map(operator.not_, map(same.page_ids.__contains__, map(id, pages)))):
         pages[n] = same.page(pages[n])
 
+    listed = {first: (members, tuple(pages[start:stop])) for first, members, start, stop in spans}
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
     memo = PlanMemo(
-        keys, targets, groups, config, by_source, same.used, linked_from, dict(zip(groups.order, story_pages)), listed, taken
+        keys, targets, groups, config, by_source, same.used, linked_from, dict(zip(groups.order, story_pages)), listed, taken,
+        images or {}, nameless,
     )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 
 
+_URL, _IS_HTML = operator.attrgetter("url"), operator.attrgetter("is_html")
+_ARTICLE, _PATH = operator.attrgetter("article"), operator.attrgetter("path")
+_NO_ENTRY = Entry(None, None, (), None)  # a story the last plan did not have
+_SOURCE = operator.attrgetter("source")
+_SOURCE_OF_ENTRY = operator.attrgetter("article.source")
+_PATH_AND_LASTMOD = operator.attrgetter("path", "lastmod")
 FIXED_PATHS = frozenset({"/404.html", "/search/", "/topics/", "/archive/", "/feed.xml", "/feed.json", "/sitemap.xml", "/robots.txt"})
 
 
@@ -174,39 +190,64 @@ def _source_of(article: Article, source_refs: dict[str, SourceRef], bare_refs: d
     return source_refs[provider.domain] if provider.domain else bare_refs[provider.name]
 
 
-def _entries(articles, paths, topic_refs, source_refs, bare_refs, same: Reuse, images) -> tuple[tuple[Entry, ...], set[Entry]]:
+def _entries(articles, order, paths, topic_refs, source_refs, bare_refs, same: Reuse, images) -> tuple[tuple[Entry, ...], set[Entry], set[int]]:
     """Every story's Entry (the last plan's, for the very same article at the same path
-    with the same refs and image), and the last plan's entries that were replaced. When the
-    refs are the very same objects as before (`refs_kept`), they are not looked up."""
-    entries, replaced = [], set()
+    with the same refs and image), the last plan's entries that were replaced, and the
+    positions of the entries that are not the last plan's. When the refs are the very
+    same objects as before (`refs_kept`), they are not looked up. order: the sources of `articles`."""
+    replaced: set[Entry] = set()
     known, refs_kept = same.memo.entries, same.refs_kept
-    for a in articles:
+
+    def entry_of(a: Article, old: Entry | None) -> Entry:
         path = paths[a.source]
-        old = known.get(a.source)
         image = images.get(a.images[0].url) if images and a.images else None
         kept = old is not None and old.article is a and old.path == path and old.image == image
         if kept and refs_kept:
-            entries.append(old)
-            continue
+            return old
         topics, source = tuple(topic_refs[name.casefold()] for name in a.topics), _source_of(a, source_refs, bare_refs)
         if kept and old.topics == topics and old.source is source:
-            entries.append(old)
-            continue
-        entries.append(Entry(a, path, topics, source, image))
+            return old
         if old is not None:
             replaced.add(old)
-    return tuple(entries), replaced
+        return Entry(a, path, topics, source, image)
+
+    if not (refs_kept and images == same.memo.images):
+        olds = list(map(known.get, order))
+        entries = tuple(map(entry_of, articles, olds))
+        return entries, replaced, set(compress(range(len(entries)), map(operator.is_not, entries, olds)))
+    # With the same refs and images, only a story that is not the very same article or has
+    # moved can differ from the last plan's Entry: those are found in C loops.
+    entries = list(map(known.get, order, repeat(_NO_ENTRY)))
+    other = map(operator.is_not, map(_ARTICLE, entries), articles)
+    moved = map(operator.ne, map(_PATH, entries), map(paths.__getitem__, order))
+    renewed = set()
+    for n in compress(range(len(entries)), map(operator.or_, other, moved)):
+        old = entries[n]
+        entries[n] = entry_of(articles[n], None if old is _NO_ENTRY else old)
+        if entries[n] is not old:
+            renewed.add(n)
+    return tuple(entries), replaced, renewed
 
 
 def _article_pages(
-    entries, by_source, keys: dict[str, StoryKeys], more, paths, same: Reuse, replaced: set[Entry],
-    groups: Groups, linked_from: dict[str, tuple[str, ...]] | None,
+    entries, renewed: set[int], by_source, keys: dict[str, StoryKeys], changed: list[str], more, paths, same: Reuse,
+    replaced: set[Entry], groups: Groups, linked_from: dict[str, tuple[str, ...]] | None,
 ) -> tuple[list[Page], dict[str, str]]:
     """The story pages, in the order of `entries`, and the permalink of every story by its
-    normalized webUrl. linked_from: see linked_from_index (None unless the plan `follows` the last)."""
-    targets = {k.url: paths[k.article.source] for k in keys.values()}  # the last story per URL wins
+    normalized webUrl. renewed: the positions of the entries that are not the last plan's;
+    changed: the stories whose keys are new (story_keys). linked_from: see linked_from_index
+    (None unless the plan `follows` the last)."""
+    targets = dict(zip(map(_URL, keys.values()), map(paths.__getitem__, keys)))  # the last story per URL wins
     # URLs whose link target is not what it was: the only related links that can differ.
-    moved = {url for url, _ in same.memo.targets.items() ^ targets.items()} if same.memo.targets else set()
+    last_targets = same.memo.targets
+    moved = set()
+    if last_targets:  # C loops: a URL whose target differs, is new, or went
+        moved.update(compress(targets, map(operator.ne, map(last_targets.get, targets), targets.values())))
+        # A URL that went was a changed story's, or one that went: no other story's changed.
+        last_keys = same.memo.stories
+        for source in (*changed, *gone_sources(last_keys, keys, changed)):
+            if source in last_keys and last_keys[source].url not in targets:
+                moved.add(last_keys[source].url)
     replaced_sources = {e.article.source for e in replaced}
     last_more = same.more
 
@@ -237,13 +278,13 @@ def _article_pages(
         # The last plan's page of each story, but where page_of might decide otherwise
         # (found in C loops over the stories, not Python ones).
         order = groups.order
-        olds = list(map(same.memo.entries.get, order))
         pages = list(map(same.memo.story_pages.get, order))
         linking = {source for url in moved for source in linked_from.get(url, ())}
-        changed = _maybe_changed(entries, olds, order, more, last_more, replaced_sources)
-        for n in sorted(changed.union(map(groups.positions.__getitem__, linking))):
+        redo = _maybe_changed(renewed, order, more, last_more, replaced_sources)
+        last_entries = same.memo.entries
+        for n in sorted(redo.union(map(groups.positions.__getitem__, linking))):
             entry = entries[n]
-            pages[n] = page_of(entry, pages[n] if olds[n] is entry else None)
+            pages[n] = page_of(entry, pages[n] if last_entries.get(order[n]) is entry else None)
         return pages, targets
     by_path = same.pages
     pages = []
@@ -253,56 +294,71 @@ def _article_pages(
     return pages, targets
 
 
-def _maybe_changed(entries, olds, order, more, last_more, replaced_sources) -> set[int]:
+def _maybe_changed(renewed: set[int], order, more, last_more, replaced_sources) -> set[int]:
     """Positions of the stories whose page page_of may not take over, but for a related
-    link that moved: not the last plan's Entry (olds: the last plan's entry of each story,
-    or None), or "more on" stories that are not the very same tuple as the last plan's,
-    or that show a replaced story."""
-    every = range(len(entries))
+    link that moved: not the last plan's Entry (renewed), or "more on" stories that are
+    not the very same tuple as the last plan's, or that show a replaced story."""
+    every = range(len(order))
     shown = list(map(more.__getitem__, order))
-    found = set(compress(every, map(operator.is_not, entries, olds)))
+    found = set(renewed)
     found.update(compress(every, map(operator.is_not, shown, map(last_more.get, order))))
     if replaced_sources:
         found.update(compress(every, map(operator.not_, map(replaced_sources.isdisjoint, shown))))
     return found
 
 
-def _paginated(listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry], cluster) -> list[Page]:
+def _paginated(
+    listing: _Listing, by_source, per_page: int, same: Reuse, replaced: set[Entry], cluster, listed: tuple[Entry, ...] | None,
+) -> list[Page]:
     """The listing's pages; when it lists the same stories as in the last plan, a page of
     the last plan's that lists no replaced entry (and the same clusters, which follow
-    other stories' moves) is taken over whole. cluster: a story's cluster by its source."""
-    pages = []
+    other stories' moves) is taken over whole. cluster: a story's cluster by its source;
+    listed: the entries of its stories, if at hand."""
     path_of, members = listing.path_of, listing.members
     total = _page_count(len(members), per_page)
-    unchanged = same.same_listing(path_of(1), members)
-    for n in range(1, total + 1):
-        old = same.listing_page(path_of(n), listing.template, replaced) if unchanged else None
-        leading = ()
-        if listing.leads:
-            first = members[: min(LEADING, per_page)] if n == 1 else ()
-            leading = tuple(Lead(by_source[a.source], cluster(a.source)) for a in first)
-        if old is not None and old.context.get("leading", ()) == leading:
-            pages.append(old)
-            continue
-        shown = tuple(by_source[a.source] for a in members[(n - 1) * per_page : n * per_page])
-        pagination = Pagination(shown, n, total, len(members))
+    olds = same.listing_pages(path_of(1), listing.template, members)
+
+    def leading_of(n: int) -> tuple[Lead, ...]:
+        first = members[: min(LEADING, per_page)] if listing.leads and n == 1 else ()
+        return tuple(Lead(by_source[a.source], cluster(a.source)) for a in first)
+
+    def page(n: int, leading: tuple[Lead, ...]) -> Page:
+        nonlocal listed
+        if listed is None:  # the listing's entries, in one C loop
+            listed = tuple(map(by_source.__getitem__, map(_SOURCE, members)))
+        pagination = Pagination(listed[(n - 1) * per_page : n * per_page], n, total, len(members))
         extra = {"leading": leading} if listing.leads else {}
-        pages.append(
-            Page(
-                path_of(n),
-                listing.template,
-                {
-                    **listing.context,
-                    **extra,
-                    "entries": pagination.items,
-                    "pagination": pagination,
-                    "prev_path": path_of(n - 1) if pagination.has_prev else None,
-                    "next_path": path_of(n + 1) if pagination.has_next else None,
-                },
-                tuple(e.article.source for e in pagination.items),
-                pagination.items[0].article.published if pagination.items else None,
-            )
+        return Page(
+            path_of(n),
+            listing.template,
+            {
+                **listing.context,
+                **extra,
+                "entries": pagination.items,
+                "pagination": pagination,
+                "prev_path": path_of(n - 1) if pagination.has_prev else None,
+                "next_path": path_of(n + 1) if pagination.has_next else None,
+            },
+            tuple(map(_SOURCE_OF_ENTRY, pagination.items)),
+            pagination.items[0].article.published if pagination.items else None,
         )
+
+    if olds is not None and not replaced:
+        # Every page lists what it did; only the first page's leading stories may differ.
+        pages = list(olds)
+        if listing.leads:
+            leading = leading_of(1)
+            if pages[0].context.get("leading", ()) != leading:
+                pages[0] = page(1, leading)
+        return pages
+    pages = []
+    for n in range(1, total + 1):
+        leading = leading_of(n)
+        old = olds[n - 1] if olds is not None else None
+        if old is not None and replaced.isdisjoint(old.context["entries"]) and old.context.get("leading", ()) == leading:
+            pages.append(old)
+        else:
+            pages.append(page(n, leading))
     return pages
 
 

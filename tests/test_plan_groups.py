@@ -1,9 +1,10 @@
-"""The last plan's Groups patched for the stories that came, went or moved (a publish, a
+"""The last plan's Groups (and keys, and count of providers without a domain) patched for the stories that came, went or moved (a publish, a
 reject, a new date or topic) equal Groups made anew: the topic, provider and month lists,
 the topics' names and slugs, the trending and top-story strips."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from site_builder import plan_reuse
 from site_builder.config import SiteConfig
 from site_builder.models import Article, Provider
-from site_builder.plan_reuse import PlanMemo, plan_groups, story_keys
+from site_builder.plan_reuse import PlanMemo, gone_sources, nameless_providers, plan_groups, story_keys
 from site_builder.ranking import newest_first
 
 NOW = datetime(2026, 5, 31, 20, tzinfo=timezone.utc)  # near a month's end: months differ by time zone
@@ -40,7 +41,8 @@ def _groups(stories: dict[str, Article], previous: PlanMemo):
     articles = newest_first(stories.values())
     keys, changed = story_keys(articles, CONFIG, previous)
     groups = plan_groups(articles, keys, changed, CONFIG, previous)
-    return groups, PlanMemo(keys, {}, groups, CONFIG)
+    nameless = nameless_providers(keys, changed, previous)
+    return groups, PlanMemo(keys, {}, groups, CONFIG, nameless=nameless)
 
 
 def _view(groups) -> tuple:
@@ -86,9 +88,20 @@ def test_patched_groups_equal_groups_made_anew(initial, batches):
                     stories[source] = _article(int(source[8:11]), args[1])
                 else:
                     stories[source] = replace(stories[source], title=stories[source].title + "!")
+        last = memo
         patched, memo = _groups(stories, memo)
-        fresh, _ = _groups(stories, PlanMemo({}, {}))
+        fresh, fresh_memo = _groups(stories, PlanMemo({}, {}))
         assert _view(patched) == _view(fresh)
+        assert memo.stories == fresh_memo.stories and list(memo.stories) == list(fresh_memo.stories)
+        # A story's keys are the last plan's object exactly when its article is the same object.
+        for source, keys in memo.stories.items():
+            kept = source in last.stories and last.stories[source].article is stories[source]
+            assert (keys is last.stories[source]) if kept else keys.article is stories[source]
+        _, changed = story_keys(newest_first(stories.values()), CONFIG, last)
+        assert gone_sources(last.stories, memo.stories, changed) == last.stories.keys() - stories.keys()
+        assert memo.nameless == fresh_memo.nameless == Counter(
+            a.provider.name for a in stories.values() if a.provider is not None and not a.provider.domain
+        )
 
 
 def test_a_publish_patches_the_groups_and_keeps_the_lists_of_the_other_groups(monkeypatch):
