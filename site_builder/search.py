@@ -262,9 +262,6 @@ class SearchIndex:
         (plan_site reuses unchanged ones) has the same fingerprint, without hashing it.
         digests: the hash of each story's file, by its source."""
         count = shard_count(len(plan.entries), config)
-        shards: dict[int, list] = {n: [] for n in range(count)}
-        for entry in plan.entries if count else ():
-            shards[shard_of(entry, count)].append(entry)
         self.config = config
         self.scratch = scratch  # Pagefind's output, on the output's file system
         self.running: list[tuple[str, str, SearchIndexJob]] = []
@@ -272,6 +269,21 @@ class SearchIndex:
         self.kept: list[str] = []
         self.todo: list[tuple[str, str, list, bool]] = []  # (folder, fingerprint, entries, indexed before)
         self.shards: dict[str, tuple[tuple, str]] = {}  # folder -> (its entries, fingerprint)
+        if defer:
+            # Every shard kept as it is, current or not, without sorting the stories into
+            # shards, a look at its files (9,000 at 10,000 stories) or a fingerprint: the
+            # later build that `pending` calls for does those. It compares its shards with
+            # the last ones known, as this build would have.
+            for folder in map(shard_folder, range(count)):
+                previous = state.search.get(folder)
+                if previous:
+                    self._keep(folder, previous)
+                if known_shards and folder in known_shards:
+                    self.shards[folder] = known_shards[folder]
+            return
+        shards: dict[int, list] = {n: [] for n in range(count)}
+        for entry in plan.entries if count else ():
+            shards[shard_of(entry, count)].append(entry)
         site_wide = (config.base_path, config.language)
         current = []  # shards with the same fingerprint: current if their files are the ones written
         for n, entries in shards.items():
@@ -280,14 +292,6 @@ class SearchIndex:
             known = known_shards.get(folder) if known_shards else None
             fingerprint = known[1] if known is not None and known[0] == members else None  # mostly an identity check, in C
             previous = state.search.get(folder)
-            if previous and defer:
-                # Kept as it is, current or not, without a look at its files (9,000 at
-                # 10,000 stories) or a fingerprint of a changed shard: the later build
-                # that `pending` calls for makes it and checks them.
-                self._keep(folder, previous)
-                if fingerprint is not None:
-                    self.shards[folder] = (members, fingerprint)
-                continue
             if fingerprint is None:
                 fingerprint = site_wide_fingerprint(
                     *site_wide, [(record_inputs(e), digests[e.article.source]) for e in entries]
@@ -295,7 +299,7 @@ class SearchIndex:
             self.shards[folder] = (members, fingerprint)
             if previous and previous[0] == fingerprint:
                 current.append((folder, fingerprint, entries, previous))
-            elif not defer:
+            else:
                 self.todo.append((folder, fingerprint, entries, bool(previous)))
         self._start(self.WHILE_RENDERING)  # one shard indexes while the others' files are checked
         for folder, fingerprint, entries, previous in current:

@@ -219,6 +219,7 @@ class EditSession(RuleBasedStateMachine):
             )
         self.next_id = 100
         self.live = Builder(BuildOptions(self.site, self.root / "live"), cache=CacheMode.READ)
+        self.preview = Builder(BuildOptions(self.site, self.root / "preview"), cache=CacheMode.READ)  # pages first, as serve
 
     def teardown(self):
         shutil.rmtree(self.root, ignore_errors=True)
@@ -324,9 +325,13 @@ class EditSession(RuleBasedStateMachine):
             return
         cli = Builder(BuildOptions(self.site)).build()
         live = self.live.build()
+        self.preview.build(search=SearchMode.PAGES_FIRST)
+        while self.preview.pending:  # what serve's rebuild does: the follow-up builds
+            self.preview.build(search=SearchMode.PAGES_FIRST)
         report, fresh = fresh_site(self.site, self.root / "fresh")
         assert tree_bytes(self.site / "_site") == fresh
         assert tree_bytes(self.root / "live") == fresh
+        assert tree_bytes(self.root / "preview") == fresh
         # What the reports say too: a file read under a name it no longer has would only
         # show as a warning (its story is a duplicate of itself).
         for incremental in (cli, live):
