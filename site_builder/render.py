@@ -354,7 +354,7 @@ def render_pages(
     base = f"{out}/"  # plain strings: pathlib would cost a tenth of a second at 10,000 stories
     last = state.pages
 
-    only_stories = edited is not None and fingerprints.same_site_wide
+    only_stories = bool(edited) and fingerprints.same_site_wide  # an image that arrived edits no story
 
     def left_for_later(page) -> bool:
         if page.output not in last:

@@ -10,16 +10,21 @@
   const shards = (document.currentScript.dataset.pagefindMerge || "").split(" ").filter(Boolean);
   const SHOWN = 10;
   let pagefind = null;
+  let failures = 0;
 
   function load() {
+    // A browser may remember a module that failed to load by its URL: a retry asks for
+    // another one (Pagefind finds its other files from its own folder, not its query).
+    const url = failures ? `${bundle}?retry=${failures}` : bundle;
     // Record URLs in the index already carry the base path: stop Pagefind adding it again.
-    pagefind ??= import(bundle).then(async (module) => {
+    pagefind ??= import(url).then(async (module) => {
       await module.options({ baseUrl: "/", excerptLength: 24 });
       await Promise.all(shards.map((shard) => module.mergeIndex(shard, { baseUrl: "/" })));
       module.init();
       return module;
     }).catch((error) => {
       pagefind = null; // a network error: the next keystroke tries again
+      failures += 1;
       throw error;
     });
     return pagefind;
