@@ -32,7 +32,7 @@ from .routes import plan_site
 from .search import SearchIndex, shard_count
 from .selection import Selection, select
 from .signing import user_key
-from .inputs import content_folder
+from .inputs import content_folder, scan_article_files
 from .scan import Scan, rescan, scan_inputs
 from .theme import collect_static, default_theme_dir, template_bytes
 from .writer import SiteWriter, refuse_dangerous_output
@@ -131,9 +131,10 @@ class Builder:
         content_dir = content_folder(site_dir)
         config = load_config(site_dir, options.base_url)
         state = self._state(state_key(config.timezone))
-        if scan is None:
-            listed = scan_inputs(options)
-            scan, refused = listed.articles, list(listed.content_refused)
+        if scan is None:  # the article files only: the theme's and site.toml's stamps are not needed here
+            refused = []
+            scan = scan_article_files(content_dir, refused)
+            refused.sort(key=lambda problem: problem.path)
         files = self.reader.read(content_dir, config, state, scan, self._stage("Reading articles"))
         problems = list(refused or ())
         problems += [p for cached in files for p in cached.result.problems]
