@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from math import ceil
@@ -78,7 +78,6 @@ class Desk:
         self._awaited: dict[str, str] = {}  # source -> blake2 of the bytes the desk wrote, until the model has them
         self._flashes: OrderedDict[str, tuple[bool, str]] = OrderedDict()
         self._lock = threading.Lock()
-        self._permalinks: tuple[object, dict] = (None, {})  # (a plan, source -> its permalink)
         self._candidates: tuple[object, tuple] = (None, ())  # (the Selection, its candidates): queue() indexes them once
         self.used = False  # a desk page was asked for in this run: worth warming after each build
         self._env = None
@@ -157,7 +156,7 @@ class Desk:
     # -- actions -----------------------------------------------------------------------
     def act(self, form: dict[str, list[str]]) -> Outcome:
         now = self.current()
-        known = {} if now is None else {a.source: a.title for a in now[0].selection.read if a is not None}
+        known = _Titles(now[0]) if now is not None else {}
         outcome = self.actions.run(form, known)
         if outcome.written:
             with self._lock:
@@ -203,14 +202,12 @@ class Desk:
                     return {"path": source, "live": url is not None, "url": url}
                 self.state.changed.wait(left)
 
-    def _permalinks_of(self, now) -> dict:
+    def _permalinks_of(self, now) -> Mapping[str, str]:
+        """source -> its permalink in the preview, for the stories on the site: looked up
+        in the plan's entries by source as asked (after a publish, a dict of all 10,000
+        would cost the long poll waiting for it 15 ms)."""
         model, plan = now
-        made_for, links = self._permalinks
-        if made_for is not plan:
-            base = model.config.base_path.rstrip("/")
-            links = {entry.article.source: base + entry.path for entry in plan.entries}
-            self._permalinks = (plan, links)
-        return links
+        return _Permalinks(model.config.base_path.rstrip("/"), plan.memo.entries if plan.memo is not None else {})
 
     def _flash(self, ok: bool, message: str) -> str:
         key = secrets.token_urlsafe(6)
@@ -345,3 +342,39 @@ def _link(back: list[tuple[str, str]], change: dict) -> str:
     pairs.pop("page", None)
     pairs.update({k: str(v) for k, v in change.items()})
     return DESK + "/?" + urlencode([(k, v) for k, v in pairs.items() if v not in ("", "None")])
+
+
+class _Permalinks(Mapping):
+    """source -> base path + its page's path, for each Entry of a plan (by source)."""
+
+    def __init__(self, base: str, entries: Mapping):
+        self._base, self._entries = base, entries
+
+    def __getitem__(self, source: str) -> str:
+        return self._base + self._entries[source].path
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class _Titles(Mapping):
+    """source -> title of every article file the model read (what desk_actions may
+    write), found as asked: an action names a few, and a dict of all 10,000 would cost
+    each action milliseconds."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def __getitem__(self, source: str) -> str:
+        if source not in self._model.digests:
+            raise KeyError(source)
+        return next(a.title for a in self._model.selection.read if a is not None and a.source == source)
+
+    def __iter__(self):
+        return iter(self._model.digests)
+
+    def __len__(self) -> int:
+        return len(self._model.digests)
