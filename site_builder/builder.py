@@ -265,7 +265,7 @@ class Builder:
         state.search = search.result
         state.more_on = plan.more_on
         self._committed = _Committed(
-            model, plan, fingerprints.memo(), search.shards, renderer.memo(), (images, image_warnings)
+            model, plan, fingerprints.memo(), search.shards, renderer, (images, image_warnings)
         )
         self.pending = defer or scan.partial  # a partial scan: the next build looks at every file
         report = BuildReport(
@@ -308,16 +308,20 @@ class Builder:
         templates = [options.site_dir / "templates", default_theme_dir() / "templates"]
         asset_versions = {rel: hashlib.sha256(data).hexdigest()[:10] for rel, data in statics.items()}
         build_options = {"drafts": options.drafts, "future": options.future}
-        renderer = Renderer(
-            model.config, plan, templates, asset_versions, build_options, self._bytecode_cache(),
-            self._committed and self._committed.renderer,
-        )
         # The topics, not their counts: only /topics/ shows a count, and it is in that
         # page's context. With the counts, publishing one story re-rendered every page.
         site_wide = site_wide_fingerprint(
             FORMAT, __version__, model.config, build_options, asset_versions,
             plan.nav_topics, tuple(ref for ref, _ in plan.topics), plan.feeds, shard_count(len(plan.entries), model.config), template_bytes(templates),
         )
+        last = self._committed.renderer if self._committed is not None else None
+        if last is not None and last.site_wide == site_wide:
+            renderer = last.for_plan(plan)
+        else:
+            renderer = Renderer(
+                model.config, plan, templates, asset_versions, build_options, self._bytecode_cache(),
+                last and last.memo(), site_wide,
+            )
         return renderer, Fingerprinter(model.digests, site_wide, self._committed and self._committed.fingerprints)
 
     def _unchanged_since_last_build(self, inputs: Inputs) -> BuildReport | None:
@@ -389,7 +393,7 @@ class _Committed:
     plan: SitePlan
     fingerprints: tuple[str, dict]  # Fingerprinter.memo()
     shards: dict[str, tuple[tuple, str]]  # SearchIndex.shards
-    renderer: tuple  # Renderer.memo()
+    renderer: Renderer  # kept for the next build while the site-wide part is the same (Renderer.for_plan)
     images: tuple  # (images.Prepared or None, its warnings)
 
 

@@ -22,6 +22,7 @@ from site_builder.builder import BuildOptions, Builder, CacheMode, SearchMode
 from site_builder.cache import CACHE_DIR, CACHE_FILE, LAST_BUILD_FILE
 from site_builder.report import BuildReport
 from site_builder.signing import SignedReader, user_key
+from site_builder.theme import default_theme_dir
 from site_builder.writer import OutputRefused
 from site_builder.yamlfm import split_and_parse
 
@@ -106,6 +107,27 @@ def test_template_change_rerenders_pages_using_it(tmp_path):
     make_site(site, {"templates/404.html": "{% extends 'base.html' %}{% block main %}<h1>Gone</h1>{% endblock %}"})
     report = builder.build()
     assert report.write.written == ["404.html"]  # every page re-rendered; only one changed
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+
+
+def test_a_long_lived_builder_keeps_its_cards_until_a_story_or_the_card_template_changes(tmp_path):
+    """serve's Builder keeps its renderer (templates loaded, cards made) from build to
+    build while the site-wide part is the same: an edited story's cards, and every card
+    once the card template changes, are made anew; each build equals a fresh one."""
+    site = small_site(tmp_path)
+    builder = Builder(BuildOptions(site), cache=CacheMode.READ)
+    builder.build()
+    first = builder._committed.renderer
+    (site / "content/03.md").write_text(story(3, "Story three, renamed", topics=("AI",), day=28))
+    builder.build()
+    assert builder._committed.renderer is first  # nothing site-wide changed
+    assert "Story three, renamed" in (site / "_site/topics/ai/index.html").read_text()
+    assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
+    river = (default_theme_dir() / "templates/partials/river.html").read_text()
+    make_site(site, {"templates/partials/river.html": river.replace('<li class="h-entry">', '<li class="h-entry ours">')})
+    builder.build()
+    assert builder._committed.renderer is not first
+    assert '<li class="h-entry ours">' in (site / "_site/index.html").read_text()
     assert tree_bytes(site / "_site") == fresh_build(site, tmp_path / "fresh")
 
 
