@@ -30,7 +30,7 @@ from .reading import ArticleReader
 from .report import BuildReport
 from .routes import plan_site
 from .search import SearchIndex, shard_count
-from .selection import Selection, select
+from .site_model import Model, model_of, patched_model
 from .signing import user_key
 from .inputs import content_folder, scan_article_files
 from .scan import Scan, rescan, scan_inputs
@@ -74,25 +74,6 @@ class BuildOptions:
         return (self.out_dir or self.site_dir / OUTPUT_DIR).resolve()
 
 
-@dataclass(frozen=True)
-class Model:
-    config: SiteConfig
-    selection: Selection  # which stories are published (kept whole: the next model patches it)
-    files: int
-    problems: tuple[Problem, ...]
-    digests: dict  # article source -> hash of its file
-
-    @property
-    def articles(self) -> tuple[Article, ...]:
-        """To publish, newest first."""
-        return self.selection.published
-
-    @property
-    def next_change(self) -> datetime | None:
-        """When the first scheduled (future) story goes live."""
-        return self.selection.next_change
-
-
 class Builder:
     """Builds one site, remembering what it did (BuildState) so the next build only redoes
     what changed. `build`, `check`, `serve`, `build --watch` and `deploy` all use it; the
@@ -112,6 +93,8 @@ class Builder:
         self._last_is_ours = False  # self.last describes this Builder's own last commit
         self.reader = ArticleReader()  # its parse cache is self.state.files
         self._scan: Scan | None = None  # the last build's listing of its inputs
+        self._read_model: tuple[Model, object] | None = None  # the last model read, and the reader's read it is of
+        self._edits: tuple[Model, Model, set[str]] | None = None  # a patched model: (from, to, the stories changed)
         self._ignored: set[str] = set()  # cache files found not signed by this user, until a report says so
         # images = "local"; the preview sets its `arrived`, and then builds never wait on the network.
         self.images = ImageStage(options.site_dir, writable=cache is not CacheMode.READ_ONLY)
@@ -136,16 +119,31 @@ class Builder:
             scan = scan_article_files(content_dir, refused)
             refused.sort(key=lambda problem: problem.path)
         files = self.reader.read(content_dir, config, state, scan, self._stage("Reading articles"))
-        problems = list(refused or ())
-        problems += [p for cached in files for p in cached.result.problems]
-        now = options.now or datetime.now(timezone.utc)
         last = self._committed.model.selection if self._committed is not None else None
-        selection = select(
-            [cached.result.article for cached in files], now, options.drafts, options.future, config.min_quality, last
-        )
-        problems.extend(selection.duplicates)
-        digests = {c.result.article.source: c.digest for c in files if c.result.article is not None}
-        return Model(config, selection, len(files), tuple(problems), digests)
+        model = model_of(config, files, refused or (), self._now(), options.drafts, options.future, last)
+        self._read_model = (model, self.reader.last_read)
+        return model
+
+    def _patched_model(self, scan: Scan) -> Model | None:
+        """The last model with the files the watcher named read again (the preview's
+        build after an edit: site_model.patched_model), or None: then load_model."""
+        if scan.restamped is None or self._read_model is None:
+            return None
+        last, read_as = self._read_model
+        options = self.options
+        if read_as is not self.reader.last_read or load_config(options.site_dir, options.base_url) != last.config:
+            return None
+        state = self._state(state_key(last.config.timezone))
+        changes = self.reader.reread(content_folder(options.site_dir), last.config, state, scan.restamped)
+        if changes is None:
+            return None
+        model, edited = patched_model(last, changes, self.reader.rels, scan.refused, self._now(), options.drafts, options.future)
+        self._read_model = (model, self.reader.last_read)
+        self._edits = (last, model, edited)
+        return model
+
+    def _now(self) -> datetime:
+        return self.options.now or datetime.now(timezone.utc)
 
     def _state(self, key: tuple) -> BuildState:
         if self.state is None or self.state.key != key:
@@ -211,7 +209,7 @@ class Builder:
             model, plan = last
             images, image_warnings = self._committed.images
         else:
-            model = self.load_model(scan.articles, scan.refused)
+            model = self._patched_model(scan) or self.load_model(scan.articles, scan.refused)
             if not publish_with_errors and any(p.severity == "error" for p in model.problems):
                 return BuildReport(
                     articles=len(model.articles), files=model.files, problems=list(model.problems),
@@ -293,6 +291,8 @@ class Builder:
         """The stories whose files changed since this Builder's last commit."""
         if self._committed is None:
             return None
+        if self._edits is not None and self._edits[0] is self._committed.model and self._edits[1] is model:
+            return self._edits[2]  # patched from the model committed: no need to compare 10,000 digests
         return {source for source, _ in model.digests.items() - self._committed.model.digests.items()}
 
     @property

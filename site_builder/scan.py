@@ -31,6 +31,9 @@ class Scan:
     content_refused: tuple[Problem, ...]  # those of them in content/
     links: bool  # some article file is a link (its target's changes reach no watcher of content/)
     partial: bool = False  # rescan(): only the files the watcher named were looked at
+    # rescan(): the entries of the files it looked at again, when each is one the last
+    # listing had (the reader then looks at them alone); None when a file came or went.
+    restamped: tuple[tuple[str, int, int], ...] | None = None
 
 
 def scan_inputs(options) -> Scan:
@@ -54,6 +57,7 @@ def rescan(options, last: Scan, changed: Collection[str]) -> Scan | None:
     watched = os.path.realpath(options.site_dir / "content") + os.sep  # the watcher's paths are real ones
     listed_as = str(options.site_dir / "content") + os.sep  # the scan's are as the site folder was given
     articles = list(last.articles)
+    restamped: list | None = []
     for changed_path in sorted(set(changed)):
         if not changed_path.startswith(watched):
             return None
@@ -73,6 +77,7 @@ def rescan(options, last: Scan, changed: Collection[str]) -> Scan | None:
         except FileNotFoundError:
             if listed:
                 del articles[at]
+                restamped = None
             continue
         except OSError:
             return None
@@ -81,12 +86,18 @@ def rescan(options, last: Scan, changed: Collection[str]) -> Scan | None:
         entry = (path, info.st_size, info.st_mtime_ns)
         if listed:
             articles[at] = entry
+            if restamped is not None:
+                restamped.append(entry)
         else:
             articles.insert(at, entry)
-    return _scan(options, articles, last.content_refused, False, partial=True)
+            restamped = None
+    return _scan(options, articles, last.content_refused, False, True, None if restamped is None else tuple(restamped))
 
 
-def _scan(options, articles: list[tuple[str, int, int]], content_refused: tuple[Problem, ...], links: bool, partial: bool = False) -> Scan:
+def _scan(
+    options, articles: list[tuple[str, int, int]], content_refused: tuple[Problem, ...], links: bool, partial: bool = False,
+    restamped: tuple | None = None,
+) -> Scan:
     site = options.site_dir
     theme = default_theme_dir()
     refused: list[Problem] = list(content_refused)
@@ -101,7 +112,7 @@ def _scan(options, articles: list[tuple[str, int, int]], content_refused: tuple[
         parts.append(read_config_bytes(site / CONFIG_FILE))
     except OSError:
         parts.append(None)
-    return Scan(Inputs(parts), articles, refused, content_refused, links, partial)
+    return Scan(Inputs(parts), articles, refused, content_refused, links, partial, restamped)
 
 
 def _by_path(problem: Problem) -> str:
