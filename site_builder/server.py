@@ -21,7 +21,6 @@ import re
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from .desk import DESK, Desk, is_desk_path
 from .search import SEARCH_DIR
 from .serve_guard import Connections, DeadlineReader, Limits, Redirect, allowed_names, host_allowed, resolve
 from .watch import BuildOutcome, WatchedBuild, print_outcome, run_build
+from .workspace import preview_folder
 
 DEFAULT_PORT = 8000
 PORT_TRIES = 20  # with no --port given, a busy 8000 moves on to the next free port
@@ -325,7 +325,7 @@ class Preview:
         self.options = options
         self.state = LiveState()
         self.server = bind_server(host, port, self.state, live_reload, limits)
-        self.work = Path(tempfile.mkdtemp(prefix="site-builder-serve-"))
+        self.work = preview_folder(options.site_dir / "content")  # in memory when there is room (workspace.py)
         self.builder = Builder(replace(options, out_dir=self.work / "site"), cache=CacheMode.READ)
         self.session = WatchedBuild(options.site_dir, self.rebuild, poll)
         # The desk's writes rebuild at once; their file events then cost one no-op build at most.
