@@ -70,6 +70,8 @@ class PlanMemo:
     taken: tuple[tuple, frozenset[str]] | None = None  # routes._listing_paths
     images: Mapping | None = None  # the lead images the entries show (plan_site's `images`)
     nameless: Counter | None = None  # see nameless_providers
+    by_path: dict[str, Page] | None = None  # the plan's pages by path (Reuse.settle)
+    page_ids: set[int] | None = None  # their ids
 
 
 _NO_KEYS = StoryKeys(None, "", (), "", ())  # a story the last plan did not have: its article is no article
@@ -87,9 +89,12 @@ class Reuse:
     def __init__(self, plan: SitePlan | None):
         self.memo = PlanMemo({}, {}) if plan is None or plan.memo is None else plan.memo
         self._refs = self.memo.refs
-        pages = plan.pages if plan is not None else ()
-        self.pages = dict(zip(map(_PATH, pages), pages))  # the last plan's, by path
-        self.page_ids = set(map(id, self.pages.values()))  # kept alive by self.pages
+        if self.memo.by_path is not None:
+            self.pages, self.page_ids = self.memo.by_path, self.memo.page_ids
+        else:
+            pages = plan.pages if plan is not None else ()
+            self.pages = dict(zip(map(_PATH, pages), pages))  # the last plan's, by path
+            self.page_ids = set(map(id, self.pages.values()))  # kept alive by self.pages
         self.more = plan.more_on.result if plan is not None and plan.more_on is not None else {}
         self.used: dict = {}  # the refs this plan uses, for the next one
         self.made_refs = 0  # refs this plan made that the last plan did not have
@@ -117,6 +122,26 @@ class Reuse:
     def page(self, page: Page) -> Page:
         old = self.pages.get(page.path)
         return old if old is not None and (old is page or old == page) else page
+
+    def settle(self, pages: list[Page]) -> tuple[dict[str, Page], set[int]]:
+        """Each page in `pages` made anew that equals the last plan's at its path becomes
+        that page (C loops find the others: most are taken over). Returns the new plan's
+        pages by path and their ids, for the next plan's Reuse: the last plan's put right
+        for the pages that are not its own (made whole only when a path went), rather than
+        made anew (9 ms at 10,000 stories)."""
+        by_path, ids = dict(self.pages), set(self.page_ids)
+        for n in compress(range(len(pages)), map(operator.not_, map(self.page_ids.__contains__, map(id, pages)))):
+            page = pages[n] = self.page(pages[n])
+            old = by_path.get(page.path)
+            if old is not page:
+                if old is not None:
+                    ids.discard(id(old))
+                by_path[page.path] = page
+                ids.add(id(page))
+        if len(by_path) != len(pages):  # a path of the last plan's is not in this one
+            by_path = dict(zip(map(_PATH, pages), pages))
+            ids = set(map(id, pages))
+        return by_path, ids
 
     def listing_pages(self, first_path: str, template: str, members: Sequence[Article]) -> tuple[Page, ...] | None:
         """The last plan's pages of the listing at first_path when it lists the very same

@@ -138,16 +138,14 @@ def plan_site(
         pages += _sitemap_pages(urls)
     pages.append(Page("/robots.txt", "robots.txt", {}))
     _refuse_shared_paths(pages)
-    # Pages made anew that equal the last plan's are that page (C loops: most are taken over).
-    for n in compress(range(len(pages)), map(operator.not_, map(same.page_ids.__contains__, map(id, pages)))):
-        pages[n] = same.page(pages[n])
+    by_path, page_ids = same.settle(pages)  # pages made anew that equal the last plan's are that page
 
     listed = {first: (members, tuple(pages[start:stop])) for first, members, start, stop in spans}
     busiest = sorted(topic_list, key=lambda pair: (-pair[1], pair[0].name.casefold()))
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
     memo = PlanMemo(
         keys, targets, groups, config, by_source, same.used, linked_from, dict(zip(groups.order, story_pages)), listed, taken,
-        images or {}, nameless,
+        images or {}, nameless, by_path, page_ids,
     )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 

@@ -3,6 +3,7 @@ back the way a microformats client reads them (mf2py), never by grepping markup.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ import mf2py
 import pytest
 
 from site_builder.cli import main as cli_main
+from site_builder.writer import MANIFEST
 
 ORIGIN = "https://news.example/"  # pages are read as if served here
 REPO = Path(__file__).resolve().parent.parent
@@ -154,8 +156,14 @@ def _entries_in(items: list[dict]) -> list[dict]:
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
-    """Every file below folder by its posix path: two outputs compared byte for byte."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Every file below folder by its posix path: two outputs compared byte for byte. The
+    manifest's list of files as sorted: the preview's folder (CacheMode.READ) has it in no
+    order (writer.SiteWriter's durable)."""
+    tree = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    if MANIFEST in tree:
+        listing = json.loads(tree[MANIFEST])
+        tree[MANIFEST] = json.dumps({**listing, "files": sorted(listing["files"])}).encode()
+    return tree
 
 
 def secured_tokens(*files: Path) -> list[str]:
