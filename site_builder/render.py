@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from itertools import compress, repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +28,7 @@ from . import feeds
 from .config import SiteConfig
 from .errors import BuildError
 from .cache import file_stamp, replace_file
-from .fingerprint import LEFT
+from .fingerprint import FIRST, LEFT, NO_PAIR
 from .markup import rebase_links
 from .pages import ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Page, SitePlan
 from .parallel import map_chunks
@@ -384,8 +386,18 @@ def render_pages(
             return only_stories and page.sources[0] not in edited
         return _looked_at_later(page)
 
-    page_fingerprints = fingerprints.pages(plan.pages, left_for_later if pages_first else None)
-    for index, (page, fingerprint) in enumerate(zip(plan.pages, page_fingerprints)):
+    pages = plan.pages
+    page_fingerprints = fingerprints.pages(pages, left_for_later if pages_first else None)
+    indices: Iterable[int] = range(len(pages))
+    if not check_files:  # C loops keep the pages whose fingerprint is the one last written
+        outputs = list(map(operator.attrgetter("output"), pages))
+        knowns = list(map(last.get, outputs, repeat(NO_PAIR)))  # (None, None): not written last time
+        same = list(map(operator.and_, map(bool, page_fingerprints), map(operator.eq, map(FIRST, knowns), page_fingerprints)))
+        kept += compress(outputs, same)
+        new_pages.update(compress(zip(outputs, knowns), same))
+        indices = compress(indices, map(operator.not_, same))
+    for index in indices:
+        page, fingerprint = pages[index], page_fingerprints[index]
         rel = page.output
         known = last.get(rel)
         if fingerprint and known and known[0] == fingerprint and (  # None: always rendered; LEFT: changed
@@ -423,6 +435,7 @@ def render_pages(
         for written, unchanged, produced in map_chunks(render, part, steps) if part else ():
             writer.merge(written, unchanged, produced)
     return new_pages, len(to_render), later
+
 
 
 def _looked_at_later(page) -> bool:

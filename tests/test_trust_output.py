@@ -281,3 +281,26 @@ def test_a_commit_forces_its_journal_to_disk_except_in_the_previews_own_folder(t
         builder.build()
         assert bool(synced) == (cache is CacheMode.READ_WRITE)
         (site / "content/a1.md").unlink()
+
+
+def test_files_kept_in_bulk_are_checked_unless_the_last_commit_claimed_them(tmp_path):
+    """SiteWriter.keep_all takes the files its caller's last commit claimed with set
+    operations; any other path is checked one by one, as a new one would be."""
+    from site_builder.writer import SiteWriter, WriteError
+
+    out = tmp_path / "out"
+    first = SiteWriter(out)
+    first.add("a/index.html", b"a")
+    first.add("b.html", b"b")
+    first.commit()
+    produced = first.produced
+    writer = SiteWriter(out, produced, produced)
+    writer.keep_all(["a/index.html", "b.html"])
+    assert writer.produced == produced and writer.result.unchanged == 2
+    for bad in (["../outside.html"], ["b.html", "b.html"], [MANIFEST]):
+        with pytest.raises(WriteError):
+            SiteWriter(out, produced, produced).keep_all(bad)
+    claimed_twice = SiteWriter(out, produced, produced)
+    claimed_twice.add("b.html", b"b")
+    with pytest.raises(WriteError, match="two sources write b.html"):
+        claimed_twice.keep_all(["b.html"])
