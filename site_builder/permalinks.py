@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,54 @@ def slug_of(article: Article) -> str:
 def permalink(article: Article, slug: str, config: SiteConfig) -> str:
     local = article.published.astimezone(config.tz)
     return config.permalink.format(slug=slug, year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}")
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPaths:
+    """A plan's permalinks when every story has its own base path (no clash to settle),
+    with the set of them and the listings' paths they were checked against: the next plan
+    patches them for the stories that came, went or changed (patched_paths)."""
+
+    paths: dict[str, str]
+    used: set[str] | frozenset[str]
+    taken: frozenset[str]
+
+
+def paths_with_memo(
+    keys: dict[str, StoryKeys], config: SiteConfig, taken: frozenset[str], last: OwnPaths | None, touched: Iterable[str],
+) -> tuple[dict[str, str], OwnPaths | None]:
+    """article_paths, and what the next plan patches them from. last: the last plan's,
+    when it had one; touched: the stories whose keys came, went or changed since."""
+    patched = patched_paths(keys, taken, last, touched)
+    if patched is not None:
+        return patched.paths, patched
+    paths = article_paths(keys, config, taken)
+    used = frozenset(paths.values())
+    own = all(paths[source] == story.base_path for source, story in keys.items()) if len(used) == len(paths) else False
+    return paths, OwnPaths(paths, used, taken) if own and taken.isdisjoint(used) else None
+
+
+def patched_paths(keys: dict[str, StoryKeys], taken: frozenset[str], last: OwnPaths | None, touched: Iterable[str]) -> OwnPaths | None:
+    """`last` for the stories in `touched` (the same listings' paths), when each of
+    them still gets its own base path: the same as article_paths, for the cost of the
+    stories touched (a publish: one, not 10,000). None when a path would clash."""
+    if last is None or last.taken is not taken:
+        return None
+    touched = list(touched)
+    paths, used = dict(last.paths), set(last.used)
+    for source in touched:  # all out first: two stories may swap paths
+        old = paths.pop(source, None)
+        if old is not None:
+            used.discard(old)
+    for source in touched:
+        story = keys.get(source)
+        if story is None:
+            continue  # it went
+        if story.base_path in used or story.base_path in taken:
+            return None
+        used.add(story.base_path)
+        paths[source] = story.base_path
+    return OwnPaths(paths, used, taken)
 
 
 def article_paths(keys: dict[str, StoryKeys], config: SiteConfig, taken: set[str]) -> dict[str, str]:

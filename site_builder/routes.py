@@ -18,7 +18,7 @@ from .pages import (
     ARTICLE, ATOM, JSON_FEED, SITEMAP, SITEMAP_INDEX, Entry, FeedLink, Lead, LocalImage, Page, PlanError, RelatedLink,
     SitePlan, SourceRef, TopicRef, UrlList,
 )
-from .permalinks import article_paths, home_path, numbered
+from .permalinks import home_path, numbered, paths_with_memo
 from .plan_reuse import (
     Groups, PlanMemo, Reuse, StoryKeys, gone_sources, linked_from_index, nameless_providers, plan_groups, story_keys,
 )
@@ -101,7 +101,8 @@ def plan_site(
         listings.append(_Listing(numbered(f"/archive/{year:04d}/{month:02d}/"), "month.html", members, {"title": label}))
 
     taken = _listing_paths(listings, config.paginate, same)
-    paths = article_paths(keys, config, taken[1])
+    touched = (*changed, *gone_sources(same.memo.stories, keys, changed))  # whose keys came, went or changed
+    paths, own_paths = paths_with_memo(keys, config, taken[1], same.memo.own_paths if same.follows else None, touched)
 
     entries, replaced, renewed = _entries(articles, groups.order, paths, topic_refs, source_refs, bare_refs, same, images or {})
     by_source = dict(zip(groups.order, entries))  # the order of `articles`
@@ -145,7 +146,7 @@ def plan_site(
     nav_topics = tuple(ref for ref, _ in busiest[:NAV_TOPICS])
     memo = PlanMemo(
         keys, targets, groups, config, by_source, same.used, linked_from, dict(zip(groups.order, story_pages)), listed, taken,
-        images or {}, nameless, by_path, page_ids,
+        images or {}, nameless, by_path, page_ids, own_paths,
     )
     return SitePlan(tuple(pages), entries, topic_list, nav_topics, SITE_FEEDS, more_memo, memo)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from site_builder.config import SiteConfig
 from site_builder.models import Article
-from site_builder.permalinks import permalink, slug_of, article_paths
+from site_builder.permalinks import article_paths, paths_with_memo, patched_paths, permalink, slug_of
 from site_builder.plan_reuse import PlanMemo, story_keys
 
 DAY = datetime(2026, 5, 1, 9, tzinfo=timezone.utc)
@@ -45,3 +45,30 @@ def test_only_the_clashing_stories_are_settled_and_the_paths_are_the_same(storie
     paths = article_paths(keys, CONFIG, frozenset(taken))
     assert paths == every_story_through_the_loop(keys, CONFIG, taken)
     assert len(set(paths.values())) == len(paths) and not set(paths.values()) & taken
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    before=st.lists(story, max_size=10), after=st.lists(st.one_of(st.none(), story), max_size=10),
+    taken=st.sets(st.sampled_from(["/2026/05/01/launch/", "/2026/05/01/launch-2/", "/topics/"])),
+)
+def test_permalinks_patched_for_the_stories_touched_are_the_ones_settled_anew(before, after, taken):
+    """A plan patches the last plan's permalinks (when none clashed) for the stories that
+    came, went or changed: where it does, they are article_paths' of the new stories."""
+    taken = frozenset(taken)
+
+    def keyed(stories):
+        articles = [Article(f"content/{n:02d}.md", title, f"https://x.example/{n}", DAY + timedelta(days=day))
+                    for n, pair in enumerate(stories) if pair is not None for title, day in [pair]]
+        return story_keys(articles, CONFIG, PlanMemo({}, {}))[0]
+
+    old = keyed(before)
+    _, memo = paths_with_memo(old, CONFIG, taken, None, ())
+    new_stories = [after[n] if n < len(after) else pair for n, pair in enumerate(before)] + after[len(before):]
+    new = keyed(new_stories)
+    touched = [s for s in old.keys() | new.keys() if s not in old or s not in new or old[s].base_path != new[s].base_path]
+    paths, _ = paths_with_memo(new, CONFIG, taken, memo, touched)
+    assert paths == article_paths(new, CONFIG, taken)
+    patched = patched_paths(new, taken, memo, touched)
+    if memo is not None and not any(p.base_path in taken for p in new.values()) and len({p.base_path for p in new.values()}) == len(new):
+        assert patched is not None  # no clash: patched, not settled anew
