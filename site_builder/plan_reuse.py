@@ -16,7 +16,7 @@ from .config import SiteConfig
 from .identity import normalize_url
 from .models import Article, Topic
 from .pages import Entry, Page, SitePlan
-from .permalinks import OwnPaths, permalink, permalink_settings, slug_of
+from .permalinks import PathMemo, permalink, permalink_settings, slug_of
 from .ranking import top_stories, trending
 from .topics import build_topics, group_by_month, group_by_provider, group_by_topic, month_of, most_used, topics_named
 
@@ -72,7 +72,7 @@ class PlanMemo:
     nameless: Counter | None = None  # see nameless_providers
     by_path: dict[str, Page] | None = None  # the plan's pages by path (Reuse.settle)
     page_ids: set[int] | None = None  # their ids
-    own_paths: OwnPaths | None = None  # the permalinks, when no story's clashed (permalinks.patched_paths)
+    own_paths: PathMemo | None = None  # the permalinks, for the next plan (permalinks.patched_paths)
 
 
 _NO_KEYS = StoryKeys(None, "", (), "", ())  # a story the last plan did not have: its article is no article

@@ -53,8 +53,8 @@ def test_only_the_clashing_stories_are_settled_and_the_paths_are_the_same(storie
     taken=st.sets(st.sampled_from(["/2026/05/01/launch/", "/2026/05/01/launch-2/", "/topics/"])),
 )
 def test_permalinks_patched_for_the_stories_touched_are_the_ones_settled_anew(before, after, taken):
-    """A plan patches the last plan's permalinks (when none clashed) for the stories that
-    came, went or changed: where it does, they are article_paths' of the new stories."""
+    """A plan patches the last plan's permalinks for the stories that came, went or
+    changed: where it does, they are article_paths' of the new stories."""
     taken = frozenset(taken)
 
     def keyed(stories):
@@ -70,5 +70,6 @@ def test_permalinks_patched_for_the_stories_touched_are_the_ones_settled_anew(be
     paths, _ = paths_with_memo(new, CONFIG, taken, memo, touched)
     assert paths == article_paths(new, CONFIG, taken)
     patched = patched_paths(new, taken, memo, touched)
-    if memo is not None and not any(p.base_path in taken for p in new.values()) and len({p.base_path for p in new.values()}) == len(new):
-        assert patched is not None  # no clash: patched, not settled anew
+    clash_free = not any(p.base_path in taken for p in new.values()) and len({p.base_path for p in new.values()}) == len(new)
+    if memo is not None and clash_free and memo.settled.isdisjoint(touched):
+        assert patched is not None  # no clash then among those touched, none now: patched, not settled anew
