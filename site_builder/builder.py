@@ -24,7 +24,7 @@ from .cache import (
 from .config import ConfigError, SiteConfig, load_config
 from .fingerprint import Fingerprinter, site_wide_fingerprint
 from .images import ImageStage
-from .models import Article, Problem
+from .models import Problem
 from .pages import SitePlan
 from .reading import ArticleReader
 from .report import BuildReport

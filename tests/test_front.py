@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-from pathlib import Path
 
 import pytest
 from conftest import ARTIFACTS, PINNED_NOW

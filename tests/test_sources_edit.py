@@ -78,7 +78,7 @@ def test_add_appends_a_table_and_keeps_every_byte_around_it(site, run):
 def test_add_skips_a_feed_already_there_and_refuses_a_bad_one(site, run):
     same = run("sources", "--site", site, "add", "HTTPS://A.example/feed.xml#top")
     assert same.code == 0
-    assert same.out == f"skipped HTTPS://A.example/feed.xml#top: already in site.toml\n"
+    assert same.out == "skipped HTTPS://A.example/feed.xml#top: already in site.toml\n"
     bad = run("sources", "add", "ftp://c.example/feed", "--site", site)
     assert bad.code == 2
     assert "'url' must be an http(s) address or a file path, got 'ftp://c.example/feed'" in bad.err
