@@ -90,3 +90,15 @@ def map_chunks(job: Callable[[Sequence], object], items: Sequence, progress: Cal
 
 def _run(chunk: Sequence) -> object:
     return _job(chunk)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process runs under this pid: what a folder left in /dev/shm names, to
+    tell an abandoned one (search records, a preview) from one in use."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive, not ours to judge
+    return True

@@ -30,6 +30,7 @@ from .config import SiteConfig
 from .errors import BuildError
 from .fingerprint import site_wide_fingerprint
 from .pages import Entry, SitePlan
+from .parallel import process_alive
 
 if TYPE_CHECKING:
     from .writer import SiteWriter
@@ -164,21 +165,11 @@ def _remove_abandoned_records(scratch: str) -> None:
         if not name.startswith(RECORDS_PREFIX):
             continue
         pid = name[len(RECORDS_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(os.path.join(scratch, name), ignore_errors=True)
 
 
 _swept: set[str] = set()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process: alive, not ours to judge
-    return True
 
 
 def _start_pagefind(records: Path, bundle: Path, language: str) -> subprocess.Popen:

@@ -16,6 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .parallel import process_alive
+
 MEMORY = Path("/dev/shm")
 PREFIX = "site-builder-serve-"
 OWNER = ".site-builder-serve-pid"  # in the folder: the process that made it
@@ -58,20 +60,10 @@ def clear_abandoned(memory: Path = MEMORY) -> list[Path]:
             pid = int(Path(entry.path, OWNER).read_text(encoding="ascii"))
         except (OSError, ValueError):
             continue  # not one we made, or being made: left alone
-        if pid != os.getpid() and not _running(pid):
+        if pid != os.getpid() and not process_alive(pid):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
     return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # another user's: running
-    return True
 
 
 def _has_room(memory: Path, stories: int) -> bool:
